@@ -1,0 +1,39 @@
+"""grader: an exam-practice grading harness for TensorFlow/Keras image classifiers.
+
+Importing this package never imports TensorFlow; only the sandboxed worker does.
+"""
+
+from grader.errors import (
+    ChecksumError,
+    DatasetError,
+    DatasetMissingError,
+    GraderError,
+    InvalidModelError,
+    ModelNotFoundError,
+    SandboxError,
+    SpecError,
+    SubmissionError,
+    UnknownTaskError,
+    WorkspaceError,
+)
+from grader.results import ClassScore, Confusion, Result
+from grader.tasks import TaskSpec, load_task
+
+__all__ = [
+    "ChecksumError",
+    "ClassScore",
+    "Confusion",
+    "DatasetError",
+    "DatasetMissingError",
+    "GraderError",
+    "InvalidModelError",
+    "ModelNotFoundError",
+    "Result",
+    "SandboxError",
+    "SpecError",
+    "SubmissionError",
+    "TaskSpec",
+    "UnknownTaskError",
+    "WorkspaceError",
+    "load_task",
+]

@@ -1,0 +1,62 @@
+"""Datasets by name: a registry of sources and the functions that load them.
+
+A solution loads its training data with::
+
+    from grader.datasets import load_arrays
+    x, y = load_arrays("fashion_mnist", "train")
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+
+from grader.datasets.base import Dataset, DatasetSource, ProgressCallback, fingerprint
+from grader.datasets.fashion_mnist import FashionMnist
+from grader.errors import DatasetError
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DatasetSource",
+    "ProgressCallback",
+    "fingerprint",
+    "get_source",
+    "load",
+    "load_arrays",
+]
+
+DATASETS: dict[str, DatasetSource] = {
+    "fashion_mnist": FashionMnist(),
+}
+"""Dataset name -> source."""
+
+
+def get_source(name: str) -> DatasetSource:
+    """Return the registered source, or raise DatasetError suggesting close names."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        pass
+    close = difflib.get_close_matches(name, DATASETS, n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    raise DatasetError(
+        f"Unknown dataset '{name}'.{hint} Known datasets: {', '.join(sorted(DATASETS))}."
+    )
+
+
+def load(name: str, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
+    """Load ``split`` ("train" or "test") of dataset ``name``, downloading it if needed."""
+    source = get_source(name)
+    if split not in source.splits:
+        raise DatasetError(
+            f"Dataset '{name}' has no split '{split}'; use one of: {', '.join(source.splits)}."
+        )
+    return source.load(split, on_progress=on_progress)
+
+
+def load_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(images, labels)`` of a split as uint8 numpy arrays."""
+    dataset = load(name, split)
+    return dataset.images, dataset.labels

@@ -1,0 +1,106 @@
+"""Parsed-array cache: each split saved once as .npy files so later loads skip parsing.
+
+An entry is a folder ``<root>/arrays/<name>-<split>-<key>`` holding
+``images.npy``, ``labels.npy`` and ``meta.json``. The key hashes whatever
+identifies the source bytes (paths, sizes, mtimes, expected checksums), so a
+changed source file gets a new entry instead of a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CACHE_ENV = "GRADER_CACHE"
+"""Environment variable naming the grader's cache folder (default ~/.cache/grader)."""
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CachedArrays:
+    """What a cache entry holds."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    sha256: str
+    """The fingerprint computed when the entry was written."""
+    source: str
+
+
+def cache_root() -> Path:
+    """Return $GRADER_CACHE, else ~/.cache/grader (read at call time)."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "grader"
+
+
+def key_for(files: list[Path], extra: object = None) -> str:
+    """Return a key for ``files`` as they are now (path, size, mtime) plus any JSON-able extra."""
+    parts: list[object] = [_FORMAT, extra]
+    for path in files:
+        stat = path.stat()
+        parts.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def entry_dir(name: str, split: str, key: str) -> Path:
+    """Return the folder an entry lives in (it may not exist)."""
+    return cache_root() / "arrays" / f"{name}-{split}-{key}"
+
+
+def load(name: str, split: str, key: str) -> CachedArrays | None:
+    """Return the entry, or None if it is absent or unreadable (a bad entry is just a miss)."""
+    folder = entry_dir(name, split, key)
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        images = np.load(folder / "images.npy", allow_pickle=False)
+        labels = np.load(folder / "labels.npy", allow_pickle=False)
+        if (
+            meta["format"] != _FORMAT
+            or list(images.shape) != meta["images_shape"]
+            or list(labels.shape) != meta["labels_shape"]
+            or images.dtype != np.uint8
+            or labels.dtype != np.uint8
+        ):
+            return None
+        return CachedArrays(images, labels, str(meta["sha256"]), str(meta["source"]))
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None
+
+
+def save(name: str, split: str, key: str, entry: CachedArrays) -> Path | None:
+    """Write the entry atomically; return its folder, or None if the cache is not writable.
+
+    Failing to cache never fails a load: the data is already in memory.
+    """
+    final = entry_dir(name, split, key)
+    meta = {
+        "format": _FORMAT,
+        "images_shape": list(entry.images.shape),
+        "labels_shape": list(entry.labels.shape),
+        "sha256": entry.sha256,
+        "source": entry.source,
+    }
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    except OSError:
+        return None
+    try:
+        np.save(staging / "images.npy", entry.images, allow_pickle=False)
+        np.save(staging / "labels.npy", entry.labels, allow_pickle=False)
+        (staging / "meta.json").write_text(json.dumps(meta))
+        # A leftover entry under this key is unreadable (load missed), so replace it.
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(staging, final)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        return None
+    return final

@@ -1,0 +1,166 @@
+"""Grade one model file against one task: the pipeline from spec to Result.
+
+spec -> held-out inputs (labels stay here) -> copy + hash the model into a private dir ->
+static inspection of that copy -> sandboxed load + predict -> interpret outputs -> score.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from grader import datasets
+from grader.errors import InvalidModelError, ModelNotFoundError, SpecError, SubmissionError
+from grader.inspect import inspect_model
+from grader.results import Result, Status
+from grader.sandbox import Limits, copy_and_hash, isolation, predict, private_dir
+from grader.scoring import compute_metrics, predicted_labels, score_for
+from grader.tasks import ModelContract, TaskSpec
+
+SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
+
+
+def grader_version() -> str:
+    """The installed grader's version."""
+    try:
+        return metadata.version("grader")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def prepare_inputs(images: np.ndarray, contract: ModelContract) -> np.ndarray:
+    """Reshape and scale held-out images exactly as the task contract says, as float32."""
+    shape = (len(images), *contract.input_shape)
+    if images[0].size != int(np.prod(contract.input_shape)):
+        raise SpecError(
+            "task.toml",
+            "model.input_shape",
+            f"{contract.input_shape} does not fit dataset images of shape {images.shape[1:]}",
+        )
+    inputs = images.reshape(shape).astype(np.float32)
+    if contract.input_scale == "0-1":
+        inputs /= np.float32(255.0)
+    return inputs
+
+
+def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> Result:
+    """Grade ``model_path`` on ``task``'s held-out split.
+
+    A submission problem (missing, unsafe, broken or misshapen model; timeout) becomes a
+    Result with status invalid/timeout. Problems of the grader itself (dataset missing,
+    bad spec) raise :class:`~grader.errors.GraderError`.
+    """
+    started = time.perf_counter()
+    base = _Base(task, model_path)
+    if not model_path.exists():
+        raise ModelNotFoundError(
+            f"No model at {model_path}. Train and save one first, e.g. model.save('model.keras')."
+        )
+    heldout = datasets.load(task.dataset.name, task.dataset.heldout)
+    if len(heldout.class_names) != task.model.classes:
+        raise SpecError(
+            task.folder / "task.toml",
+            "model.classes",
+            f"{task.model.classes} but dataset '{task.dataset.name}' has "
+            f"{len(heldout.class_names)} classes",
+        )
+    inputs = prepare_inputs(heldout.images, task.model)
+    base.heldout_sha256, base.n_heldout = heldout.sha256, len(heldout.labels)
+
+    with private_dir() as root:
+        suffix = model_path.suffix.lower()
+        if model_path.is_dir() or suffix not in SUFFIXES:
+            # The inspector explains directories and odd suffixes; nothing to copy.
+            return base.refused(inspect_or_reason(model_path, task), started)
+        copy = root / "work" / f"model{suffix}"
+        try:
+            base.model_sha256 = copy_and_hash(model_path, copy)
+        except OSError as err:
+            raise ModelNotFoundError(f"cannot read {model_path}: {err.strerror}") from None
+        base.model_format = SUFFIXES[suffix]
+        try:
+            summary = inspect_model(
+                copy, max_params=task.model.max_params, max_file_mb=task.model.max_file_mb
+            )
+        except InvalidModelError as err:
+            return base.refused(str(err), started)
+        reply = predict(copy, inputs, root, limits)
+
+    base.versions.update(reply.meta.get("versions", {}))
+    if reply.timed_out:
+        return base.finish("timeout", str(reply.error), started)
+    if not reply.ok or reply.outputs is None:
+        return base.refused(str(reply.error), started)
+    try:
+        labels = predicted_labels(reply.outputs, task.model.classes, summary.last_activation)
+        metrics = compute_metrics(heldout.labels, labels, heldout.class_names)
+    except InvalidModelError as err:
+        return base.refused(str(err), started)
+
+    threshold = task.grading.threshold
+    passed = metrics.accuracy >= threshold
+    margin = metrics.accuracy - threshold
+    verdict = (
+        f"{metrics.accuracy:.2%} {'reaches' if passed else 'is below'} the "
+        f"{threshold:.0%} pass mark ({margin * 100:+.2f} points)"
+    )
+    return base.finish(
+        "pass" if passed else "fail",
+        verdict,
+        started,
+        value=metrics.accuracy,
+        margin=margin,
+        score=score_for(metrics.accuracy, task.grading.score_tiers),
+        per_class=metrics.per_class,
+        confusion=metrics.confusion,
+        top_confusions=metrics.top_confusions,
+    )
+
+
+def inspect_or_reason(model_path: Path, task: TaskSpec) -> str:
+    """The inspector's one-line refusal for a path that cannot be copied as a model file."""
+    try:
+        inspect_model(model_path, max_params=task.model.max_params, max_file_mb=task.model.max_file_mb)
+    except SubmissionError as err:
+        return str(err)
+    return f"{model_path} is not a .keras or .h5 model file"
+
+
+class _Base:
+    """Fields common to every Result of one grading, filled in as the pipeline learns them."""
+
+    def __init__(self, task: TaskSpec, model_path: Path) -> None:
+        self.task = task
+        self.model_path = model_path
+        self.heldout_sha256: str | None = None
+        self.n_heldout = 0
+        self.model_sha256: str | None = None
+        self.model_format: str | None = None
+        self.versions = {"grader": grader_version()}
+
+    def refused(self, reason: str, started: float) -> Result:
+        return self.finish("invalid", f"invalid model: {reason}", started)
+
+    def finish(self, status: Status, message: str, started: float, **scores: object) -> Result:
+        notes = [n for n in (isolation().note,) if n]
+        return Result(
+            task=self.task.id,
+            task_version=self.task.version,
+            status=status,
+            message=message,
+            metric=self.task.grading.metric,
+            threshold=self.task.grading.threshold,
+            n_heldout=self.n_heldout,
+            heldout_sha256=self.heldout_sha256,
+            model_path=str(self.model_path),
+            model_sha256=self.model_sha256,
+            model_format=self.model_format,
+            elapsed_s=round(time.perf_counter() - started, 3),
+            time_limit_s=self.task.time_limit_minutes * 60.0,
+            notes=notes,
+            versions=dict(self.versions),
+            **scores,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,267 @@
+"""Task specs: typed, frozen, validated once from ``tasks/<id>/task.toml``, and the registry.
+
+A task folder holds ``task.toml`` (all the grader needs), ``prompt.md``, ``starter.py``
+and ``reference.py``. Unknown keys are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import SpecError, UnknownTaskError
+
+INPUT_SCALES = ("0-1", "0-255")
+METRICS = ("accuracy",)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Where the held-out data comes from."""
+
+    name: str
+    """Key in the dataset registry (``grader.datasets.DATASETS``)."""
+    heldout: str
+    """Split the grader scores on; the learner trains on the others."""
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    """What the learner's model must accept and produce."""
+
+    input_shape: tuple[int, ...]
+    """Shape of one input, without the batch axis, e.g. ``(28, 28, 1)``."""
+    input_scale: str
+    """How pixels are fed: ``"0-1"`` floats or raw ``"0-255"``."""
+    classes: int
+    """Number of classes; a 2-class task also accepts a single sigmoid unit."""
+    max_params: int
+    """Largest parameter count accepted."""
+    max_file_mb: float
+    """Largest model file accepted, in MB."""
+
+
+@dataclass(frozen=True)
+class GradingSpec:
+    """How predictions become a verdict."""
+
+    metric: str
+    """Only ``"accuracy"`` today."""
+    threshold: float
+    """Pass mark, 0..1."""
+    score_tiers: tuple[float, ...]
+    """Five increasing marks; reaching the k-th earns score k (0..5)."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of the catalogue, as read from its ``task.toml``."""
+
+    id: str
+    title: str
+    category: int
+    """1..5; the exam weights a task by its category."""
+    time_limit_minutes: int
+    version: int
+    """Bumped whenever grading changes, so old results stay comparable."""
+    dataset: DatasetSpec
+    model: ModelContract
+    grading: GradingSpec
+    folder: Path
+    """The task folder (prompt.md, starter.py, reference.py live here)."""
+
+    @property
+    def prompt_path(self) -> Path:
+        """The learner-facing prompt."""
+        return self.folder / "prompt.md"
+
+    @property
+    def starter_path(self) -> Path:
+        """Copied to ``solutions/<id>/solution.py`` by ``grade start``."""
+        return self.folder / "starter.py"
+
+    @property
+    def reference_path(self) -> Path:
+        """The instructor's solution; it must pass."""
+        return self.folder / "reference.py"
+
+    @classmethod
+    def from_toml(cls, path: Path) -> TaskSpec:
+        """Read and validate a ``task.toml``; raise :class:`SpecError` naming file and key."""
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SpecError(path, None, "file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise SpecError(path, None, f"not valid TOML ({err})") from None
+        return _build(path, raw)
+
+
+def _build(path: Path, raw: dict[str, Any]) -> TaskSpec:
+    r = _Reader(path, raw, "")
+    spec = TaskSpec(
+        id=r.string("id"),
+        title=r.string("title"),
+        category=r.integer("category", low=1, high=5),
+        time_limit_minutes=r.integer("time_limit_minutes", low=1, high=24 * 60),
+        version=r.integer("version", low=1),
+        dataset=_dataset(r.table("dataset")),
+        model=_model(r.table("model")),
+        grading=_grading(r.table("grading")),
+        folder=path.parent,
+    )
+    r.done()
+    if spec.id != path.parent.name:
+        raise SpecError(path, "id", f"'{spec.id}' must equal the folder name '{path.parent.name}'")
+    return spec
+
+
+def _dataset(r: _Reader) -> DatasetSpec:
+    spec = DatasetSpec(name=r.string("name"), heldout=r.string("heldout"))
+    r.done()
+    return spec
+
+
+def _model(r: _Reader) -> ModelContract:
+    shape = r.int_list("input_shape")
+    if not 1 <= len(shape) <= 4 or any(d < 1 for d in shape):
+        r.fail("input_shape", f"must be 1 to 4 positive sizes, got {shape}")
+    spec = ModelContract(
+        input_shape=tuple(shape),
+        input_scale=r.choice("input_scale", INPUT_SCALES),
+        classes=r.integer("classes", low=2),
+        max_params=r.integer("max_params", low=1),
+        max_file_mb=r.number("max_file_mb", low=0.001),
+    )
+    r.done()
+    return spec
+
+
+def _grading(r: _Reader) -> GradingSpec:
+    metric = r.choice("metric", METRICS)
+    threshold = r.number("threshold", low=0.0, high=1.0)
+    tiers = r.float_list("score_tiers")
+    if len(tiers) != 5:
+        r.fail("score_tiers", f"needs 5 marks (scores 1..5), got {len(tiers)}")
+    if any(not 0.0 <= t <= 1.0 for t in tiers):
+        r.fail("score_tiers", f"marks must lie in 0..1, got {tiers}")
+    if any(b <= a for a, b in zip(tiers, tiers[1:], strict=False)):
+        r.fail("score_tiers", f"marks must strictly increase, got {tiers}")
+    if not tiers[0] <= threshold <= tiers[-1]:
+        r.fail("threshold", f"{threshold} must lie within score_tiers [{tiers[0]}, {tiers[-1]}]")
+    spec = GradingSpec(metric=metric, threshold=threshold, score_tiers=tuple(tiers))
+    r.done()
+    return spec
+
+
+class _Reader:
+    """Typed access to one TOML table that remembers which keys were read."""
+
+    def __init__(self, path: Path, table: dict[str, Any], prefix: str) -> None:
+        self.path, self.data, self.prefix = path, table, prefix
+        self.seen: set[str] = set()
+
+    def fail(self, key: str, reason: str) -> None:
+        raise SpecError(self.path, self.prefix + key, reason)
+
+    def _get(self, key: str) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            self.fail(key, "missing")
+        return self.data[key]
+
+    def string(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, f"must be a non-empty string, got {value!r}")
+        return str(value)
+
+    def choice(self, key: str, options: tuple[str, ...]) -> str:
+        value = self.string(key)
+        if value not in options:
+            self.fail(key, f"must be one of {', '.join(options)}; got {value!r}")
+        return value
+
+    def integer(self, key: str, *, low: int | None = None, high: int | None = None) -> int:
+        value = self._get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(key, f"must be an integer, got {value!r}")
+        self._bounds(key, value, low, high)
+        return int(value)
+
+    def number(self, key: str, *, low: float | None = None, high: float | None = None) -> float:
+        value = self._get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            self.fail(key, f"must be a number, got {value!r}")
+        self._bounds(key, value, low, high)
+        return float(value)
+
+    def int_list(self, key: str) -> list[int]:
+        value = self._get(key)
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            self.fail(key, f"must be a list of integers, got {value!r}")
+        return [int(v) for v in value]
+
+    def float_list(self, key: str) -> list[float]:
+        value = self._get(key)
+        if not isinstance(value, list) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in value
+        ):
+            self.fail(key, f"must be a list of numbers, got {value!r}")
+        return [float(v) for v in value]
+
+    def table(self, key: str) -> _Reader:
+        value = self._get(key)
+        if not isinstance(value, dict):
+            self.fail(key, f"must be a table [{self.prefix}{key}]")
+        return _Reader(self.path, value, f"{self.prefix}{key}.")
+
+    def done(self) -> None:
+        """Refuse keys nobody read: a typo must not be silently ignored."""
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            self.fail(unknown[0], "unknown key (check the spelling against DESIGN.md)")
+
+    def _bounds(self, key: str, value: float, low: float | None, high: float | None) -> None:
+        if low is not None and value < low:
+            self.fail(key, f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            self.fail(key, f"must be at most {high}, got {value}")
+
+
+def tasks_dir() -> Path:
+    """The catalogue folder: ``$GRADER_TASKS``, else ``tasks/`` of the workspace."""
+    from grader.workspace import workspace_root
+
+    env = os.environ.get("GRADER_TASKS")
+    return Path(env) if env else workspace_root() / "tasks"
+
+
+def task_ids(folder: Path | None = None) -> list[str]:
+    """Ids of every folder holding a ``task.toml``, sorted."""
+    folder = folder or tasks_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.parent.name for p in folder.glob("*/task.toml"))
+
+
+def load_task(task_id: str, folder: Path | None = None) -> TaskSpec:
+    """The spec for ``task_id``; an unknown id suggests the closest ones."""
+    folder = folder or tasks_dir()
+    path = folder / task_id / "task.toml"
+    if "/" in task_id or "\\" in task_id or task_id.startswith(".") or not path.is_file():
+        close = difflib.get_close_matches(task_id, task_ids(folder), n=3, cutoff=0.6)
+        raise UnknownTaskError(task_id, close)
+    return TaskSpec.from_toml(path)
+
+
+def load_catalogue(folder: Path | None = None) -> list[TaskSpec]:
+    """Every task, sorted by id; the first broken spec raises."""
+    folder = folder or tasks_dir()
+    return [load_task(i, folder) for i in task_ids(folder)]

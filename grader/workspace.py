@@ -1,0 +1,63 @@
+"""The learner's workspace: where tasks/ and solutions/ live, and where models are found."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from grader.errors import ModelNotFoundError, WorkspaceError
+
+MODEL_NAMES = ("model.keras", "model.h5")
+"""Files ``grade <task>`` looks for in ``solutions/<task>/``, in this order."""
+
+
+def workspace_root() -> Path:
+    """``$GRADER_HOME``, else the nearest folder upward holding ``tasks/``, else this checkout."""
+    env = os.environ.get("GRADER_HOME")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "tasks").is_dir():
+            return folder
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout if (checkout / "tasks").is_dir() else here
+
+
+def solution_dir(task_id: str) -> Path:
+    """``solutions/<task_id>/`` in the workspace (may not exist yet)."""
+    return workspace_root() / "solutions" / task_id
+
+
+def find_model(task_id: str) -> Path:
+    """The learner's saved model for ``task_id``; say how to make one if there is none."""
+    folder = solution_dir(task_id)
+    for name in MODEL_NAMES:
+        if (folder / name).exists():
+            return folder / name
+    rel = _relative(folder)
+    raise ModelNotFoundError(
+        f"No model in {rel}/ (looked for {' or '.join(MODEL_NAMES)}). "
+        f"Run `python {rel}/solution.py` to train and save one, "
+        f"or `grade {task_id} --train`, or pass --model PATH."
+    )
+
+
+def copy_starter(starter: Path, task_id: str) -> tuple[Path, bool]:
+    """Copy the starter to ``solutions/<id>/solution.py``; never overwrite. Returns (path, copied)."""
+    target = solution_dir(task_id) / "solution.py"
+    if target.exists():
+        return target, False
+    if not starter.is_file():
+        raise WorkspaceError(f"Task {task_id} has no starter.py at {starter}; ask the instructor.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(starter, target)
+    return target, True
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

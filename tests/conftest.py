@@ -1,0 +1,133 @@
+"""Shared fixtures: a tiny offline dataset, throwaway task folders, and tiny Keras models.
+
+The tiny dataset makes outcomes exact: image k carries one bright pixel at column
+``label``, so a hand-set Dense layer classifies it perfectly (or wrongly, on purpose)
+without any training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader import datasets
+from grader.datasets.base import Dataset, fingerprint
+from grader.tasks import TaskSpec
+
+CLASSES = 4
+NAMES = ("zero", "one", "two", "three")
+PER_CLASS = 25
+
+
+class TinySource:
+    """A registry source of 28x28 images whose label is the column of their bright pixel."""
+
+    name = "tiny"
+    splits = ("train", "test")
+
+    def load(self, split: str, *, on_progress: Any = None) -> Dataset:
+        labels = np.repeat(np.arange(CLASSES, dtype=np.uint8), PER_CLASS)
+        images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
+        images[np.arange(len(labels)), 0, labels] = 255
+        return Dataset(images, labels, NAMES, fingerprint(images, labels), "memory")
+
+
+TASK_TOML = """\
+id = "{id}"
+title = "Tiny"
+category = 1
+time_limit_minutes = 10
+version = 3
+
+[dataset]
+name = "tiny"
+heldout = "test"
+
+[model]
+input_shape = [28, 28, 1]
+input_scale = "0-1"
+classes = {classes}
+max_params = 100_000
+max_file_mb = 5
+
+[grading]
+metric = "accuracy"
+threshold = 0.9
+score_tiers = [0.5, 0.7, 0.8, 0.9, 0.95]
+"""
+
+
+@pytest.fixture
+def tiny_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(datasets.DATASETS, "tiny", TinySource())
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_dataset: None) -> Path:
+    """A fresh workspace (tasks/ with task 'tiny01', solutions/) that the grader uses."""
+    root = tmp_path / "ws"
+    folder = root / "tasks" / "tiny01"
+    folder.mkdir(parents=True)
+    (folder / "task.toml").write_text(TASK_TOML.format(id="tiny01", classes=CLASSES))
+    (folder / "prompt.md").write_text("# Tiny\n\nClassify the bright pixel.\n")
+    (folder / "starter.py").write_text("print('starter')\n")
+    (folder / "reference.py").write_text("print('reference')\n")
+    (root / "solutions").mkdir()
+    monkeypatch.setenv("GRADER_HOME", str(root))
+    monkeypatch.delenv("GRADER_TASKS", raising=False)
+    return root
+
+
+@pytest.fixture
+def tiny_task(workspace: Path) -> TaskSpec:
+    return TaskSpec.from_toml(workspace / "tasks" / "tiny01" / "task.toml")
+
+
+@pytest.fixture(scope="session")
+def keras_module() -> Iterator[Any]:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    yield keras
+
+
+ModelFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def pixel_model(keras_module: Any, tmp_path: Path) -> ModelFactory:
+    """Save a Dense model that reads the bright pixel: ``permute`` relabels its answers."""
+    keras = keras_module
+
+    def make(
+        name: str = "model.keras",
+        *,
+        units: int = CLASSES,
+        activation: str = "softmax",
+        permute: tuple[int, ...] | None = None,
+        scale: float = 10.0,
+        input_shape: tuple[int, ...] = (28, 28, 1),
+    ) -> Path:
+        model = keras.Sequential(
+            [
+                keras.Input(shape=input_shape),
+                keras.layers.Flatten(),
+                keras.layers.Dense(units, activation=activation),
+            ]
+        )
+        kernel = np.zeros((int(np.prod(input_shape)), units), dtype=np.float32)
+        order = permute or tuple(range(min(units, CLASSES)))
+        for cls, answer in enumerate(order):
+            kernel[cls, answer % units] = scale
+        model.layers[-1].set_weights([kernel, np.zeros(units, dtype=np.float32)])
+        path = tmp_path / name
+        model.save(path)
+        return path
+
+    return make

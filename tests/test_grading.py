@@ -1,0 +1,126 @@
+"""The grading pipeline end to end, with real Keras models graded in the sandboxed child."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.errors import ModelNotFoundError
+from grader.grading import grade
+from grader.sandbox import Limits
+from grader.tasks import TaskSpec
+from tests.conftest import ModelFactory
+
+pytestmark = pytest.mark.slow
+
+
+def test_perfect_model_passes_with_full_record(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+    path = pixel_model()
+    result = grade(tiny_task, path)
+    assert result.status == "pass", result.message
+    assert result.exit_code == 0
+    assert result.value == 1.0 and result.score == 5
+    assert result.margin == pytest.approx(0.1)
+    assert result.n_heldout == 100
+    assert [c.support for c in result.per_class] == [25, 25, 25, 25]
+    assert result.model_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.model_format == "keras" and result.task_version == 3
+    assert {"grader", "tensorflow", "keras", "python"} <= set(result.versions)
+    assert result.top_confusions == []
+
+
+def test_wrong_answers_fail_with_the_confusions_named(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
+    result = grade(tiny_task, pixel_model(permute=(0, 1, 2, 0)))
+    assert result.status == "fail" and result.exit_code == 1
+    assert result.value == 0.75 and result.score == 2
+    assert result.margin == pytest.approx(-0.15)
+    assert [(c.true, c.predicted, c.count) for c in result.top_confusions] == [("three", "zero", 25)]
+    assert "below" in result.message and "-15.00 points" in result.message
+
+
+def test_same_model_twice_grades_identically(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+    path = pixel_model(permute=(0, 1, 1, 3))
+    first, second = grade(tiny_task, path), grade(tiny_task, path)
+    assert first.value == second.value == 0.75
+    assert first.confusion == second.confusion
+    assert first.model_sha256 == second.model_sha256
+
+
+def test_logits_head_is_read_with_argmax(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+    assert grade(tiny_task, pixel_model(activation="linear")).status == "pass"
+
+
+def test_h5_model_is_accepted(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+    result = grade(tiny_task, pixel_model("model.h5"))
+    assert result.status == "pass" and result.model_format == "h5"
+
+
+def test_wrong_input_shape_says_expected_and_got(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+    result = grade(tiny_task, pixel_model(input_shape=(32, 32, 3)))
+    assert result.status == "invalid" and result.exit_code == 1
+    assert "expects input (32, 32, 3); the task feeds (28, 28, 1)" in result.message
+
+
+def test_wrong_class_count_says_expected_and_got(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+    result = grade(tiny_task, pixel_model(units=5))
+    assert result.status == "invalid"
+    assert "outputs 5 values per image; this task needs 4" in result.message
+
+
+def test_nan_outputs_are_invalid(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+    result = grade(tiny_task, pixel_model(scale=float("nan")))
+    assert result.status == "invalid" and "NaN or inf" in result.message
+
+
+def test_missing_model_tells_how_to_make_one(tiny_task: TaskSpec, tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="model.save"):
+        grade(tiny_task, tmp_path / "nope.keras")
+
+
+def test_file_that_is_not_a_model_is_invalid(tiny_task: TaskSpec, tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    path.write_text("hello, I am not a model")
+    result = grade(tiny_task, path)
+    assert result.status == "invalid" and "\n" not in result.message
+
+
+def test_truncated_keras_file_is_invalid(tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path) -> None:
+    data = pixel_model().read_bytes()
+    cut = tmp_path / "cut.keras"
+    cut.write_bytes(data[: len(data) // 2])
+    result = grade(tiny_task, cut)
+    assert result.status == "invalid" and result.model_sha256 is not None
+
+
+def test_savedmodel_directory_says_how_to_save_keras(tiny_task: TaskSpec, tmp_path: Path) -> None:
+    folder = tmp_path / "exported"
+    folder.mkdir()
+    (folder / "saved_model.pb").write_bytes(b"\x08\x01")
+    result = grade(tiny_task, folder)
+    assert result.status == "invalid" and "model.save('model.keras')" in result.message
+
+
+def test_loader_failure_on_valid_zip_is_invalid(tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path) -> None:
+    """A zip whose config passes inspection but whose weights are gone fails in the child."""
+    broken = tmp_path / "noweights.keras"
+    with zipfile.ZipFile(pixel_model()) as src, zipfile.ZipFile(broken, "w") as dst:
+        for item in src.infolist():
+            if item.filename != "model.weights.h5":
+                dst.writestr(item, src.read(item))
+    result = grade(tiny_task, broken)
+    assert result.status == "invalid" and "\n" not in result.message
+
+
+def test_timeout_kills_the_child_and_leaves_no_process(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
+    result = grade(tiny_task, pixel_model(), limits=Limits(wall_s=0.5))
+    assert result.status == "timeout" and result.exit_code == 1
+    leftover = subprocess.run(["pgrep", "-f", "grader/_worker.py"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""

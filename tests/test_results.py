@@ -1,0 +1,58 @@
+"""The Result record: schema 1, JSON round trip, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grader.results import SCHEMA, ClassScore, Confusion, Result
+
+SCHEMA_1_FIELDS = {
+    "schema", "task", "task_version", "status", "metric", "value", "threshold", "margin",
+    "score", "message", "per_class", "confusion", "n_heldout", "heldout_sha256",
+    "model_sha256", "model_format", "elapsed_s", "time_used_s", "time_limit_s", "versions",
+}  # fmt: skip
+
+
+def sample() -> Result:
+    return Result(
+        task="task01",
+        status="pass",
+        message="ok",
+        value=0.9,
+        threshold=0.89,
+        margin=0.01,
+        score=4,
+        per_class=[ClassScore(label=0, name="T-shirt/top", accuracy=0.9, support=10)],
+        confusion=[[9, 1], [0, 10]],
+        top_confusions=[Confusion(true="T-shirt/top", predicted="Shirt", count=1)],
+        versions={"grader": "0.1.0"},
+    )
+
+
+def test_json_carries_every_schema_1_field() -> None:
+    data = json.loads(sample().to_json())
+    assert SCHEMA_1_FIELDS <= set(data)
+    assert data["schema"] == SCHEMA == 1
+    assert next(iter(data)) == "schema"
+    assert data["per_class"][0] == {
+        "label": 0, "name": "T-shirt/top", "accuracy": 0.9, "support": 10
+    }  # fmt: skip
+
+
+def test_round_trip() -> None:
+    result = sample()
+    assert Result.from_dict(json.loads(result.to_json())) == result
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("pass", 0), ("fail", 1), ("invalid", 1), ("timeout", 1), ("error", 2)]
+)
+def test_exit_codes(status: str, code: int) -> None:
+    assert Result(task="t", status=status, message="m").exit_code == code  # type: ignore[arg-type]
+
+
+def test_unknown_schema_is_refused() -> None:
+    with pytest.raises(ValueError, match="schema"):
+        Result.from_dict({"schema": 2, "task": "t", "status": "pass", "message": ""})
