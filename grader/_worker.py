@@ -47,7 +47,9 @@ def _shape_mismatch(model_shape: Any, expected: list[int]) -> str | None:
     if not isinstance(model_shape, list) or (model_shape and isinstance(model_shape[0], list)):
         return f"model has several inputs {model_shape}; the task feeds one image tensor"
     got = model_shape[1:]
-    fits = len(got) == len(expected) and all(g is None or g == e for g, e in zip(got, expected))
+    fits = len(got) == len(expected) and all(
+        g is None or g == e for g, e in zip(got, expected, strict=True)
+    )
     if fits:
         return None
     pretty = tuple("None" if g is None else g for g in got)

@@ -38,9 +38,9 @@ def _fail(err: GraderError, *, as_json: bool = False, task_id: str | None = None
     from grader import report
 
     if as_json:
-        from grader.results import Result
+        from grader.results import Result, Status
 
-        status = "invalid" if isinstance(err, SubmissionError) else "error"
+        status: Status = "invalid" if isinstance(err, SubmissionError) else "error"
         record = Result(task=task_id or "", status=status, message=str(err))
         report.print_json(record.to_json())
     report.error(str(err))
@@ -99,7 +99,7 @@ def show(task_id: Annotated[str, typer.Argument(metavar="TASK")]) -> None:
 
 @app.command("start")
 def start(task_id: Annotated[str, typer.Argument(metavar="TASK")]) -> None:
-    """Copy the task's starter to solutions/TASK/solution.py (never overwriting) and show the prompt."""
+    """Copy the starter to solutions/TASK/solution.py (never overwriting); show the prompt."""
     from grader import report, tasks, workspace
 
     try:

@@ -123,7 +123,9 @@ def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> 
 def inspect_or_reason(model_path: Path, task: TaskSpec) -> str:
     """The inspector's one-line refusal for a path that cannot be copied as a model file."""
     try:
-        inspect_model(model_path, max_params=task.model.max_params, max_file_mb=task.model.max_file_mb)
+        inspect_model(
+            model_path, max_params=task.model.max_params, max_file_mb=task.model.max_file_mb
+        )
     except SubmissionError as err:
         return str(err)
     return f"{model_path} is not a .keras or .h5 model file"

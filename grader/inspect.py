@@ -109,7 +109,8 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
         raise _refuse(name, "is a directory, not a Keras model file (.keras zip or .h5)")
     fmt = SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        raise _refuse(name, f"has suffix {_q(path.suffix)}; accepted formats: .keras, .h5, .hdf5")
+        has = f"has suffix {_q(path.suffix)}" if path.suffix else "has no suffix"
+        raise _refuse(name, f"{has}; accepted formats: .keras, .h5, .hdf5")
     size = path.stat().st_size
     if size > max_file_mb * 2**20:
         raise _refuse(
@@ -126,7 +127,7 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
     if not magic.startswith(_ZIP_MAGIC if fmt == "keras" else _HDF5_MAGIC):
         raise _refuse(name, "is not a Keras model file (.keras zip or .h5)")
     config, n_params = _read_keras(path, size) if fmt == "keras" else _read_h5(path)
-    walker = _Walker(name)
+    walker = _Walker(name, "config.json" if fmt == "keras" else "model_config")
     walker.check_model(config)
     if n_params > max_params:
         raise _refuse(name, f"has {n_params:,} parameters; this task allows at most {max_params:,}")
@@ -205,8 +206,8 @@ def _read_h5(path: Path) -> tuple[Any, int]:
             if raw is None:
                 raise _refuse(
                     name,
-                    "h5 file has no model_config: it holds weights only; save the whole model "
-                    f"with {_SAVE} (or model.save('model.h5'))",
+                    "is an h5 file with no model_config: it holds weights only; save the whole "
+                    f"model with {_SAVE} (or model.save('model.h5'))",
                 )
             if not isinstance(raw, str | bytes):
                 raise _refuse(name, "has a model_config attribute that is not JSON text")
@@ -254,8 +255,8 @@ def _parse_json(raw: str | bytes, name: str, what: str) -> Any:
 class _Walker:
     """Checks every object in a config tree; collects layer class names on the way."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, what: str) -> None:
+        self.name, self.what = name, what
         self.class_names: list[str] = []
 
     def refuse(self, where: str, reason: str) -> InvalidModelError:
@@ -263,7 +264,7 @@ class _Walker:
 
     def check_model(self, config: Any) -> None:
         if not isinstance(config, dict) or config.get("class_name") not in _MODELS:
-            raise _refuse(self.name, f"config is not a Sequential/Functional model; {_RESAVE}")
+            raise self.refuse(self.what, f"not a Keras Sequential/Functional model; {_RESAVE}")
         # load_model(compile=False) drops the top-level compile_config unread, so only
         # serialized code is refused there; nested ones are deserialized, so checked.
         self.walk(config.get("compile_config"), "compile_config", "code", 0)
@@ -300,9 +301,13 @@ class _Walker:
             return where
         name = inner.get("name") if isinstance(inner, dict) and cls not in _NESTED else None
         here = f"layer {_q(name)}" if name is not None else f"{where} {cls}"
-        if cls in ("Lambda", "__lambda__"):
+        if cls == "Lambda":
             raise self.refuse(
                 here, f"Lambda layers carry Python code; replace it with built-in layers {_SUCH_AS}"
+            )
+        if cls == "__lambda__":
+            raise self.refuse(
+                here, "a serialized Python lambda carries code; use built-in Keras objects"
             )
         if cls == "TFSMLayer":
             raise self.refuse(

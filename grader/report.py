@@ -87,7 +87,7 @@ def _pct(value: float | None) -> str:
 def _minutes(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}:{secs:02d}"
 
 
@@ -106,14 +106,20 @@ def show_result(result: Result, title: str = "") -> None:
     summary.add_row("verdict", Text(result.message, style="bold"))
     if result.value is not None:
         gap = (result.margin or 0.0) * 100
-        summary.add_row(result.metric, f"{_pct(result.value)}   (pass mark {_pct(result.threshold)})")
         summary.add_row(
-            "gap", Text(f"{gap:+.2f} points", style="green" if gap >= 0 else "red")
+            result.metric, f"{_pct(result.value)}   (pass mark {_pct(result.threshold)})"
         )
-        summary.add_row("score", Text("★" * result.score + "☆" * (5 - result.score) + f"  {result.score}/5"))
+        summary.add_row("gap", Text(f"{gap:+.2f} points", style="green" if gap >= 0 else "red"))
+        summary.add_row(
+            "score", Text("★" * result.score + "☆" * (5 - result.score) + f"  {result.score}/5")
+        )
     if result.time_used_s is not None:
-        summary.add_row("time used", f"{_minutes(result.time_used_s)} of {_minutes(result.time_limit_s)}")
-    summary.add_row("graded in", f"{result.elapsed_s:.1f} s on {result.n_heldout:,} held-out images")
+        summary.add_row(
+            "time used", f"{_minutes(result.time_used_s)} of {_minutes(result.time_limit_s)}"
+        )
+    summary.add_row(
+        "graded in", f"{result.elapsed_s:.1f} s on {result.n_heldout:,} held-out images"
+    )
     if result.model_sha256:
         summary.add_row("model", f"{result.model_path}  sha256 {result.model_sha256[:12]}")
     parts: list[Table | Text] = [summary]
@@ -123,7 +129,9 @@ def show_result(result: Result, title: str = "") -> None:
         mixups = ", ".join(f"{c.true} → {c.predicted} ({c.count})" for c in result.top_confusions)
         parts.append(Text.assemble(("Most confused: ", "bold"), mixups))
     border = "green" if result.passed else "red"
-    out.print(Panel(Group(*parts), title=head, title_align="left", border_style=border, box=box.ROUNDED))
+    out.print(
+        Panel(Group(*parts), title=head, title_align="left", border_style=border, box=box.ROUNDED)
+    )
     for line in result.notes:
         note(f"note: {line}")
 
@@ -140,17 +148,35 @@ def _per_class_table(result: Result) -> Table:
     for c in result.per_class:
         style = "red" if c.accuracy < threshold else "green"
         name = Text(c.name + ("  ← weakest" if c.label in weakest else ""))
-        table.add_row(str(c.label), name, Text(_pct(c.accuracy), style=style), Text(_bar(c.accuracy), style=style), str(c.support))
+        table.add_row(
+            str(c.label),
+            name,
+            Text(_pct(c.accuracy), style=style),
+            Text(_bar(c.accuracy), style=style),
+            str(c.support),
+        )
     return table
 
 
 def show_catalogue(tasks: list[TaskSpec]) -> None:
     """``grade list``: the catalogue as a course."""
     table = Table(title="Tasks", box=box.SIMPLE_HEAD, title_justify="left")
-    for name, justify in (("id", "left"), ("title", "left"), ("category", "right"), ("pass mark", "right"), ("time", "right")):
+    for name, justify in (
+        ("id", "left"),
+        ("title", "left"),
+        ("category", "right"),
+        ("pass mark", "right"),
+        ("time", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for t in tasks:
-        table.add_row(t.id, t.title, str(t.category), f"{t.grading.threshold:.0%}", f"{t.time_limit_minutes} min")
+        table.add_row(
+            t.id,
+            t.title,
+            str(t.category),
+            f"{t.grading.threshold:.0%}",
+            f"{t.time_limit_minutes} min",
+        )
     if not tasks:
         out.print("No tasks found. Set GRADER_TASKS or run grade from a folder that has tasks/.")
         return
@@ -161,7 +187,9 @@ def show_task(task: TaskSpec) -> None:
     """``grade show``: the prompt, then the contract the grader enforces."""
     if task.prompt_path.is_file():
         out.print(Markdown(task.prompt_path.read_text(encoding="utf-8")))
-    contract = Table(title=f"{task.id} contract", box=box.SIMPLE_HEAD, title_justify="left", show_header=False)
+    contract = Table(
+        title=f"{task.id} contract", box=box.SIMPLE_HEAD, title_justify="left", show_header=False
+    )
     contract.add_column(style="dim")
     contract.add_column()
     m, g = task.model, task.grading
@@ -189,5 +217,6 @@ def show_started(task: TaskSpec, solution: Path, copied: bool) -> None:
         note(f"{solution} already exists; kept it as it is.")
     out.print(
         f"Write [bold]solution_model()[/bold], run [bold]python {solution}[/bold] to save "
-        f"the model, then [bold]grade {task.id}[/bold]. Time limit: {task.time_limit_minutes} minutes."
+        f"the model, then [bold]grade {task.id}[/bold]. "
+        f"Time limit: {task.time_limit_minutes} minutes."
     )

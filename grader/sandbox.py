@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,10 +231,8 @@ def _wait(proc: subprocess.Popen[bytes], request: dict[str, Any], wall_s: float)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()
 
 
@@ -272,7 +270,9 @@ def _parse(data: bytes, nonce: str, n_inputs: int, log_tail: str) -> WorkerReply
         meta = None
     if not isinstance(meta, dict) or meta.get("nonce") != nonce:
         reason = _crash_reason(log_tail)
-        return WorkerReply(ok=False, error=f"the model crashed the worker ({reason})", log_tail=log_tail)
+        return WorkerReply(
+            ok=False, error=f"the model crashed the worker ({reason})", log_tail=log_tail
+        )
     meta.pop("nonce")
     if not meta.get("ok"):
         return WorkerReply(ok=False, error=str(meta.get("error")), meta=meta, log_tail=log_tail)

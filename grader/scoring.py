@@ -31,9 +31,9 @@ def predicted_labels(outputs: np.ndarray, classes: int, last_activation: str | N
     if single_unit and classes == 2:
         flat = outputs.reshape(-1)
         cut = 0.5 if last_activation in PROBABILITY_ACTIVATIONS else 0.0
-        return (flat > cut).astype(np.int64)
+        return np.asarray(flat > cut, dtype=np.int64)
     if outputs.ndim == 2 and outputs.shape[1] == classes:
-        return np.argmax(outputs, axis=1).astype(np.int64)
+        return np.asarray(np.argmax(outputs, axis=1), dtype=np.int64)
     got = outputs.shape[1] if outputs.ndim == 2 else f"shape {outputs.shape}"
     raise InvalidModelError(
         f"model outputs {got} values per image; this task needs {classes} "

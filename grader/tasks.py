@@ -7,6 +7,7 @@ and ``reference.py``. Unknown keys are errors, never silently ignored.
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 import tomllib
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def _grading(r: _Reader) -> GradingSpec:
         r.fail("score_tiers", f"needs 5 marks (scores 1..5), got {len(tiers)}")
     if any(not 0.0 <= t <= 1.0 for t in tiers):
         r.fail("score_tiers", f"marks must lie in 0..1, got {tiers}")
-    if any(b <= a for a, b in zip(tiers, tiers[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(tiers)):
         r.fail("score_tiers", f"marks must strictly increase, got {tiers}")
     if not tiers[0] <= threshold <= tiers[-1]:
         r.fail("threshold", f"{threshold} must lie within score_tiers [{tiers[0]}, {tiers[-1]}]")

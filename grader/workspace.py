@@ -45,7 +45,7 @@ def find_model(task_id: str) -> Path:
 
 
 def copy_starter(starter: Path, task_id: str) -> tuple[Path, bool]:
-    """Copy the starter to ``solutions/<id>/solution.py``; never overwrite. Returns (path, copied)."""
+    """Copy the starter to ``solutions/<id>/solution.py`` unless it exists: (path, copied)."""
     target = solution_dir(task_id) / "solution.py"
     if target.exists():
         return target, False

@@ -18,7 +18,9 @@ from tests.conftest import ModelFactory
 pytestmark = pytest.mark.slow
 
 
-def test_perfect_model_passes_with_full_record(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+def test_perfect_model_passes_with_full_record(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
     path = pixel_model()
     result = grade(tiny_task, path)
     assert result.status == "pass", result.message
@@ -40,11 +42,15 @@ def test_wrong_answers_fail_with_the_confusions_named(
     assert result.status == "fail" and result.exit_code == 1
     assert result.value == 0.75 and result.score == 2
     assert result.margin == pytest.approx(-0.15)
-    assert [(c.true, c.predicted, c.count) for c in result.top_confusions] == [("three", "zero", 25)]
+    assert [(c.true, c.predicted, c.count) for c in result.top_confusions] == [
+        ("three", "zero", 25)
+    ]
     assert "below" in result.message and "-15.00 points" in result.message
 
 
-def test_same_model_twice_grades_identically(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+def test_same_model_twice_grades_identically(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
     path = pixel_model(permute=(0, 1, 1, 3))
     first, second = grade(tiny_task, path), grade(tiny_task, path)
     assert first.value == second.value == 0.75
@@ -61,13 +67,17 @@ def test_h5_model_is_accepted(tiny_task: TaskSpec, pixel_model: ModelFactory) ->
     assert result.status == "pass" and result.model_format == "h5"
 
 
-def test_wrong_input_shape_says_expected_and_got(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+def test_wrong_input_shape_says_expected_and_got(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
     result = grade(tiny_task, pixel_model(input_shape=(32, 32, 3)))
     assert result.status == "invalid" and result.exit_code == 1
     assert "expects input (32, 32, 3); the task feeds (28, 28, 1)" in result.message
 
 
-def test_wrong_class_count_says_expected_and_got(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
+def test_wrong_class_count_says_expected_and_got(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
     result = grade(tiny_task, pixel_model(units=5))
     assert result.status == "invalid"
     assert "outputs 5 values per image; this task needs 4" in result.message
@@ -79,7 +89,7 @@ def test_nan_outputs_are_invalid(tiny_task: TaskSpec, pixel_model: ModelFactory)
 
 
 def test_missing_model_tells_how_to_make_one(tiny_task: TaskSpec, tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="model.save"):
+    with pytest.raises(ModelNotFoundError, match=r"model\.save"):
         grade(tiny_task, tmp_path / "nope.keras")
 
 
@@ -90,7 +100,9 @@ def test_file_that_is_not_a_model_is_invalid(tiny_task: TaskSpec, tmp_path: Path
     assert result.status == "invalid" and "\n" not in result.message
 
 
-def test_truncated_keras_file_is_invalid(tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path) -> None:
+def test_truncated_keras_file_is_invalid(
+    tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path
+) -> None:
     data = pixel_model().read_bytes()
     cut = tmp_path / "cut.keras"
     cut.write_bytes(data[: len(data) // 2])
@@ -106,7 +118,9 @@ def test_savedmodel_directory_says_how_to_save_keras(tiny_task: TaskSpec, tmp_pa
     assert result.status == "invalid" and "model.save('model.keras')" in result.message
 
 
-def test_loader_failure_on_valid_zip_is_invalid(tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path) -> None:
+def test_loader_failure_on_valid_zip_is_invalid(
+    tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path
+) -> None:
     """A zip whose config passes inspection but whose weights are gone fails in the child."""
     broken = tmp_path / "noweights.keras"
     with zipfile.ZipFile(pixel_model()) as src, zipfile.ZipFile(broken, "w") as dst:

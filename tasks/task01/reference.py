@@ -26,10 +26,8 @@ def solution_model() -> keras.Model:
             keras.layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile(
-        optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
-    )
-    model.fit(x_train, y_train, epochs=6, batch_size=128, validation_split=0.1, verbose=2)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=10, batch_size=128, validation_split=0.1, verbose=2)
     return model
 
 

@@ -1,0 +1,118 @@
+"""The ``grade`` command through typer's CliRunner: task ids as commands, exit codes, JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.cli import app
+from tests.conftest import ModelFactory
+
+runner = CliRunner()
+
+
+def test_list_shows_the_catalogue(workspace: Path) -> None:
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0
+    assert "tiny01" in result.stdout and "Tiny" in result.stdout and "90%" in result.stdout
+
+
+def test_show_renders_prompt_and_contract(workspace: Path) -> None:
+    result = runner.invoke(app, ["show", "tiny01"])
+    assert result.exit_code == 0
+    assert "Classify the bright pixel" in result.stdout
+    assert "(28, 28, 1)" in result.stdout and "0..1" in result.stdout
+
+
+def test_unknown_task_is_exit_2_with_suggestion(workspace: Path) -> None:
+    result = runner.invoke(app, ["tiny1"])
+    assert result.exit_code == 2
+    assert "Unknown task 'tiny1'. Did you mean: tiny01?" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unknown_task_json_is_one_error_object(workspace: Path) -> None:
+    result = runner.invoke(app, ["nope", "--json"])
+    assert result.exit_code == 2
+    record = json.loads(result.stdout)
+    assert record["status"] == "error" and record["schema"] == 1
+
+
+def test_missing_model_is_exit_1_and_says_how_to_make_one(workspace: Path) -> None:
+    result = runner.invoke(app, ["tiny01"])
+    assert result.exit_code == 1
+    assert "solution.py" in result.stderr and "--model" in result.stderr
+
+
+def test_broken_task_toml_is_exit_2_naming_file_and_key(workspace: Path) -> None:
+    toml = workspace / "tasks" / "tiny01" / "task.toml"
+    toml.write_text(toml.read_text().replace("threshold = 0.9", "threshold = 9"))
+    result = runner.invoke(app, ["tiny01"])
+    assert result.exit_code == 2
+    assert "task.toml: grading.threshold: must be at most 1.0" in result.stderr
+
+
+def test_unknown_dataset_in_task_is_exit_2(workspace: Path, tmp_path: Path) -> None:
+    toml = workspace / "tasks" / "tiny01" / "task.toml"
+    toml.write_text(toml.read_text().replace('name = "tiny"', 'name = "tinny"'))
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"x")
+    result = runner.invoke(app, ["tiny01", "--model", str(model)])
+    assert result.exit_code == 2 and "Unknown dataset 'tinny'" in result.stderr
+
+
+def test_start_copies_starter_and_never_overwrites(workspace: Path) -> None:
+    solution = workspace / "solutions" / "tiny01" / "solution.py"
+    first = runner.invoke(app, ["start", "tiny01"])
+    assert first.exit_code == 0 and solution.read_text() == "print('starter')\n"
+    solution.write_text("my work")
+    second = runner.invoke(app, ["start", "tiny01"])
+    assert second.exit_code == 0 and "already exists" in second.stderr
+    assert solution.read_text() == "my work"
+
+
+@pytest.mark.slow
+def test_grade_task_json_is_one_object_and_exit_0(
+    workspace: Path, pixel_model: ModelFactory
+) -> None:
+    folder = workspace / "solutions" / "tiny01"
+    folder.mkdir()
+    pixel_model().rename(folder / "model.keras")
+    result = runner.invoke(app, ["tiny01", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["status"] == "pass" and record["value"] == 1.0 and record["task"] == "tiny01"
+
+
+@pytest.mark.slow
+def test_grade_failing_model_shows_fail_table(workspace: Path, pixel_model: ModelFactory) -> None:
+    result = runner.invoke(app, ["tiny01", "--model", str(pixel_model(permute=(1, 0, 2, 3)))])
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout and "-40.00 points" in result.stdout
+    assert "zero → one (25)" in result.stdout
+
+
+def test_help_and_list_do_not_import_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from grader.cli import app\n"
+        "r = CliRunner()\n"
+        "assert r.invoke(app, ['--help']).exit_code == 0\n"
+        "assert r.invoke(app, ['list']).exit_code == 0\n"
+        "heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_python_dash_m_grader_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "grade" in done.stdout.lower()
