@@ -4,11 +4,13 @@ Started by ``grader.sandbox`` as ``python -I _worker.py`` in a private, empty di
 minimal environment. It is standalone (stdlib + numpy + keras) so that nothing of the parent's
 package or state is importable from here. It never sees labels.
 
-Protocol: the parent writes one JSON line to stdin (nonce, model path, inputs path, expected
-input shape, batch size). The child answers on the file descriptor named on the command line
-with one JSON line (the nonce, ``ok``, what it saw of the model) followed, when ``ok``, by the
-predictions as one ``.npy`` blob. Everything the model prints goes to stdout/stderr, which the
-parent keeps only as diagnostics.
+Two modes: ``run SCRIPT`` executes a learner's solution.py; ``predict FD`` grades a model.
+
+Protocol for ``predict``: the parent writes one JSON line to stdin (nonce, model path,
+inputs path, expected input shape, batch size). The child answers on the file descriptor
+named on the command line with one JSON line (the nonce, ``ok``, what it saw of the model)
+followed, when ``ok``, by the predictions as one ``.npy`` blob. Everything the model prints
+goes to stdout/stderr, which the parent keeps only as diagnostics.
 """
 
 from __future__ import annotations
@@ -70,8 +72,25 @@ def _answer(channel: BinaryIO, header: dict[str, Any], predictions: Any = None) 
 
 
 def main(argv: list[str]) -> int:
-    fd, cpu_s, nofile, fsize_mb, memory_mb = (int(a) for a in argv[1:6])
-    _set_limits(cpu_s, nofile, fsize_mb, memory_mb)
+    mode = argv[1]
+    _set_limits(*(int(a) for a in argv[2:6]))
+    if mode == "run":
+        return _run_script(argv[6])
+    return _predict(int(argv[6]))
+
+
+def _run_script(script: str) -> int:
+    """Run a learner's solution.py as ``__main__``, as ``python solution.py`` would."""
+    import runpy
+
+    sys.argv = [script]
+    sys.path.insert(0, os.path.dirname(script))
+    runpy.run_path(script, run_name="__main__")
+    return 0
+
+
+def _predict(fd: int) -> int:
+    """Load the model named on stdin, predict the inputs, answer on ``fd``."""
     channel = os.fdopen(fd, "wb")
     request = json.loads(sys.stdin.readline())
     reply: dict[str, Any] = {"nonce": request["nonce"], "ok": False}

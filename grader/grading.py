@@ -14,13 +14,12 @@ import numpy as np
 
 from grader import datasets
 from grader.errors import InvalidModelError, ModelNotFoundError, SpecError, SubmissionError
-from grader.inspect import inspect_model
+from grader.inspect import SUFFIXES, inspect_model
+from grader.isolation import isolation
 from grader.results import Result, Status
-from grader.sandbox import Limits, copy_and_hash, isolation, predict, private_dir
+from grader.sandbox import Limits, copy_and_hash, predict, private_dir
 from grader.scoring import compute_metrics, predicted_labels, score_for
 from grader.tasks import ModelContract, TaskSpec
-
-SUFFIXES = {".keras": "keras", ".h5": "h5", ".hdf5": "h5"}
 
 
 def grader_version() -> str:

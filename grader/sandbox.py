@@ -1,8 +1,8 @@
 """Run untrusted code (a learner's model) in an isolated child process.
 
 Each run gets a private 0700 directory with an empty HOME, KERAS_HOME and TMPDIR, a minimal
-environment and ``python -I``. Where the OS allows, the child runs in fresh user, network and
-PID namespaces (``unshare``): no network, and every process it forks dies with it. rlimits
+environment and ``python -I``, confined as :mod:`grader.isolation` allows (bubblewrap: the
+filesystem read-only but for that directory, no network, its own PID namespace). rlimits
 (CPU seconds, open files, file size, memory, no core) are set in the child before TensorFlow
 loads, and a wall-clock timeout kills the whole process group. Replies come back over a pipe
 the parent owns, tagged with a per-run nonce; the child's exit code and stdout count for nothing.
@@ -10,7 +10,6 @@ the parent owns, tagged with a per-run nonce; the child's exit code and stdout c
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
@@ -22,8 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,15 +30,11 @@ from typing import Any
 import numpy as np
 
 from grader.errors import SandboxError
+from grader.isolation import isolation
 
 WORKER = Path(__file__).with_name("_worker.py")
 BATCH_SIZE = 256
 """Fixed, so the same model always sees the same batches and grades identically."""
-
-_UNSHARE_VARIANTS = (
-    ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
-    ("--net", "--pid", "--fork", "--kill-child"),
-)
 
 
 @dataclass(frozen=True)
@@ -57,44 +51,6 @@ class Limits:
     """RLIMIT_NOFILE."""
     file_size_mb: int = 256
     """Largest file the child may write (RLIMIT_FSIZE)."""
-
-
-@dataclass(frozen=True)
-class Isolation:
-    """How a child is confined on this machine."""
-
-    prefix: tuple[str, ...]
-    """Command prepended to the child's argv (``unshare ...``), or empty."""
-    network_isolated: bool
-    """True when the child runs in its own network namespace."""
-
-    @property
-    def note(self) -> str | None:
-        """A caveat for the report when isolation is partial."""
-        if self.network_isolated:
-            return None
-        return (
-            "network isolation unavailable on this machine (no user namespaces): "
-            "grade untrusted submissions on a dedicated account"
-        )
-
-
-@functools.cache
-def isolation() -> Isolation:
-    """Probe once which namespace isolation works here."""
-    unshare = shutil.which("unshare")
-    if unshare and sys.platform.startswith("linux"):
-        for flags in _UNSHARE_VARIANTS:
-            prefix = (unshare, *flags)
-            try:
-                probe = subprocess.run(
-                    [*prefix, "true"], capture_output=True, timeout=10, check=False
-                )
-            except (OSError, subprocess.TimeoutExpired):
-                continue
-            if probe.returncode == 0:
-                return Isolation(prefix=prefix, network_isolated=True)
-    return Isolation(prefix=(), network_isolated=False)
 
 
 @dataclass
@@ -153,6 +109,43 @@ def copy_and_hash(source: Path, target: Path) -> str:
     return digest.hexdigest()
 
 
+def _launch(
+    mode: str,
+    root: Path,
+    limits: Limits,
+    *,
+    network: bool = False,
+    pass_fds: tuple[int, ...] = (),
+    stdout: Any = None,
+    extra: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:
+    """Start ``_worker.py MODE`` confined to ``root``, in its own session and process group."""
+    argv = [
+        sys.executable,
+        "-I",
+        str(WORKER),
+        mode,
+        str(limits.cpu_s),
+        str(limits.open_files),
+        str(limits.file_size_mb),
+        str(limits.memory_mb),
+        *extra,
+    ]
+    try:
+        return subprocess.Popen(
+            isolation().wrap(argv, root, network=network),
+            stdin=subprocess.PIPE,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            cwd=root / "work",
+            env=child_env(root),
+            pass_fds=pass_fds,
+            start_new_session=True,
+        )
+    except OSError as err:
+        raise SandboxError(f"could not start the sandboxed worker: {err}") from None
+
+
 def predict(
     model_copy: Path, inputs: np.ndarray, root: Path, limits: Limits | None = None
 ) -> WorkerReply:
@@ -169,37 +162,20 @@ def predict(
         "batch_size": BATCH_SIZE,
     }
     read_fd, write_fd = os.pipe()
-    argv = [
-        *isolation().prefix,
-        sys.executable,
-        "-I",
-        str(WORKER),
-        str(write_fd),
-        str(limits.cpu_s),
-        str(limits.open_files),
-        str(limits.file_size_mb),
-        str(limits.memory_mb),
-    ]
     log_path = root / "tmp" / "child.log"
     with log_path.open("wb") as log:
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=root / "work",
-                env=child_env(root),
-                pass_fds=(write_fd,),
-                start_new_session=True,
+            proc = _launch(
+                "predict", root, limits, pass_fds=(write_fd,), stdout=log, extra=(str(write_fd),)
             )
-        except OSError as err:
+        except SandboxError:
             os.close(read_fd)
-            raise SandboxError(f"could not start the sandboxed worker: {err}") from None
+            raise
         finally:
             os.close(write_fd)
         received = _Reader(read_fd)
-        timed_out = _wait(proc, request, limits.wall_s)
+        _send(proc, json.dumps(request).encode() + b"\n")
+        timed_out = _wait(proc, limits.wall_s)
         received.finish()
     log_tail = _tail(log_path)
     if timed_out:
@@ -212,28 +188,74 @@ def predict(
     return _parse(received.data, nonce, len(inputs), log_tail)
 
 
-def _wait(proc: subprocess.Popen[bytes], request: dict[str, Any], wall_s: float) -> bool:
-    """Send the request, wait for the child; kill its process group always. True on timeout."""
-    deadline = time.monotonic() + wall_s
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a sandboxed solution.py ended. Only the files it left count, never its words."""
+
+    returncode: int | None
+    """Exit status; None when it was killed for time."""
+    timed_out: bool
+    """It ran past the wall-clock limit."""
+    log_tail: str
+    """Its last lines of output."""
+
+
+def run_script(
+    script: Path,
+    root: Path,
+    limits: Limits,
+    *,
+    network: bool = False,
+    on_output: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Run ``script`` (already inside ``root``) as ``__main__``, streaming its output lines."""
+    proc = _launch(
+        "run", root, limits, network=network, stdout=subprocess.PIPE, extra=(str(script),)
+    )
+    lines: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            lines.append(line)
+            del lines[:-40]
+            if on_output:
+                on_output(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    _send(proc, b"")
+    timed_out = _wait(proc, limits.wall_s)
+    reader.join(timeout=5)
+    return RunOutcome(
+        returncode=None if timed_out else proc.returncode,
+        timed_out=timed_out,
+        log_tail="\n".join(lines[-20:]),
+    )
+
+
+def _send(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    """Write the request to the child's stdin and close it."""
     try:
         assert proc.stdin is not None
-        proc.stdin.write(json.dumps(request).encode() + b"\n")
+        proc.stdin.write(data)
         proc.stdin.close()
     except OSError:
         pass  # the child died early; its (missing) reply says why
+
+
+def _wait(proc: subprocess.Popen[bytes], wall_s: float) -> bool:
+    """Wait for the child, then kill its whole process group either way. True on timeout."""
     try:
-        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        proc.wait(timeout=wall_s)
         timed_out = False
     except subprocess.TimeoutExpired:
         timed_out = True
-    _kill_group(proc)
-    return timed_out
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    return timed_out
 
 
 class _Reader:
