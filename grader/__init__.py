@@ -13,6 +13,7 @@ from grader.errors import (
     SandboxError,
     SpecError,
     SubmissionError,
+    SubmissionTimeout,
     UnknownTaskError,
     WorkspaceError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "SandboxError",
     "SpecError",
     "SubmissionError",
+    "SubmissionTimeout",
     "TaskSpec",
     "UnknownTaskError",
     "WorkspaceError",

@@ -40,7 +40,7 @@ def _fail(err: GraderError, *, as_json: bool = False, task_id: str | None = None
     if as_json:
         from grader.results import Result, Status
 
-        status: Status = "invalid" if isinstance(err, SubmissionError) else "error"
+        status: Status = err.status if isinstance(err, SubmissionError) else "error"  # type: ignore[assignment]
         record = Result(task=task_id or "", status=status, message=str(err))
         report.print_json(record.to_json())
     report.error(str(err))
@@ -56,13 +56,26 @@ def grade_task(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON result object and nothing else.")
     ] = False,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train",
+            help="First run solutions/TASK/solution.py in the sandbox (time-limited), "
+            "streaming its output, then grade the model it saved.",
+        ),
+    ] = False,
 ) -> None:
     """Grade solutions/TASK/model.keras (or --model PATH) on the task's held-out data."""
-    from grader import grading, report, tasks, workspace
+    from grader import grading, report, tasks, training, workspace
 
     try:
         spec = tasks.load_task(task_id)
-        path = model if model is not None else workspace.find_model(spec.id)
+        if train and model is not None:
+            raise typer.BadParameter("use either --train or --model, not both")
+        if train:
+            path = training.train(spec, on_output=report.child_line)
+        else:
+            path = model if model is not None else workspace.find_model(spec.id)
         result = grading.grade(spec, path)
     except GraderError as err:
         raise _fail(err, as_json=as_json, task_id=task_id) from None

@@ -12,7 +12,8 @@
     ├── SandboxError             the child process could not be started
     └── SubmissionError          the learner's submission is unusable (exit 1)
         ├── ModelNotFoundError   no model file where one was expected
-        └── InvalidModelError    refused by the inspector or the loader
+        ├── InvalidModelError    refused by the inspector or the loader
+        └── SubmissionTimeout    solution.py ran past the task's time limit
 
 Only the CLI turns these into output and exit codes; core code raises.
 """
@@ -73,6 +74,8 @@ class SubmissionError(GraderError):
     """The submission cannot be graded; it counts as not passing (exit 1)."""
 
     exit_code = 1
+    status: str = "invalid"
+    """The Result status this failure is recorded as."""
 
 
 class ModelNotFoundError(SubmissionError):
@@ -81,3 +84,9 @@ class ModelNotFoundError(SubmissionError):
 
 class InvalidModelError(SubmissionError):
     """The model file was refused: unsafe, corrupt, or breaks the task contract."""
+
+
+class SubmissionTimeout(SubmissionError):
+    """The learner's code ran past its time limit and was stopped."""
+
+    status: str = "timeout"

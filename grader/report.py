@@ -56,6 +56,11 @@ def info(message: str) -> None:
     out.print(message, soft_wrap=True)
 
 
+def child_line(line: str) -> None:
+    """One line of the learner's solution output, streamed live to stderr."""
+    err.print(Text(f"│ {line}", style="dim"), soft_wrap=True)
+
+
 def print_json(text: str) -> None:
     """Write raw JSON to stdout, untouched by rich."""
     print(text, flush=True)

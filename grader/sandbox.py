@@ -118,6 +118,7 @@ def _launch(
     pass_fds: tuple[int, ...] = (),
     stdout: Any = None,
     extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``_worker.py MODE`` confined to ``root``, in its own session and process group."""
     argv = [
@@ -138,7 +139,7 @@ def _launch(
             stdout=stdout,
             stderr=subprocess.STDOUT,
             cwd=root / "work",
-            env=child_env(root),
+            env={**child_env(root), **(env or {})},
             pass_fds=pass_fds,
             start_new_session=True,
         )
@@ -207,10 +208,14 @@ def run_script(
     *,
     network: bool = False,
     on_output: Callable[[str], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunOutcome:
-    """Run ``script`` (already inside ``root``) as ``__main__``, streaming its output lines."""
+    """Run ``script`` (already inside ``root``) as ``__main__``, streaming its output lines.
+
+    ``env`` adds variables to the minimal child environment (e.g. where the data lives).
+    """
     proc = _launch(
-        "run", root, limits, network=network, stdout=subprocess.PIPE, extra=(str(script),)
+        "run", root, limits, network=network, stdout=subprocess.PIPE, extra=(str(script),), env=env
     )
     lines: list[str] = []
 

@@ -74,6 +74,8 @@ class TaskSpec:
     grading: GradingSpec
     folder: Path
     """The task folder (prompt.md, starter.py, reference.py live here)."""
+    training_network: bool = False
+    """``[training] network = true``: solution.py may download (e.g. pretrained weights)."""
 
     @property
     def prompt_path(self) -> Path:
@@ -114,6 +116,7 @@ def _build(path: Path, raw: dict[str, Any]) -> TaskSpec:
         model=_model(r.table("model")),
         grading=_grading(r.table("grading")),
         folder=path.parent,
+        training_network=_training_network(r),
     )
     r.done()
     if spec.id != path.parent.name:
@@ -125,6 +128,15 @@ def _dataset(r: _Reader) -> DatasetSpec:
     spec = DatasetSpec(name=r.string("name"), heldout=r.string("heldout"))
     r.done()
     return spec
+
+
+def _training_network(r: _Reader) -> bool:
+    if "training" not in r.data:
+        return False
+    t = r.table("training")
+    network = t.boolean("network")
+    t.done()
+    return network
 
 
 def _model(r: _Reader) -> ModelContract:
@@ -200,6 +212,12 @@ class _Reader:
             self.fail(key, f"must be a number, got {value!r}")
         self._bounds(key, value, low, high)
         return float(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false, got {value!r}")
+        return bool(value)
 
     def int_list(self, key: str) -> list[int]:
         value = self._get(key)
