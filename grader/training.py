@@ -54,7 +54,7 @@ def train(
         )
         if outcome.timed_out:
             raise SubmissionTimeout(
-                f"solution.py ran past the {task.time_limit_minutes}-minute limit and was "
+                f"solution.py ran past its time limit ({_duration(limits.wall_s)}) and was "
                 "stopped; train for fewer epochs or a smaller model"
             )
         saved = next((work / n for n in MODEL_NAMES if (work / n).is_file()), None)
@@ -72,3 +72,7 @@ def train(
         target = folder / saved.name
         shutil.copyfile(saved, target)
     return target
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"

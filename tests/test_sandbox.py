@@ -61,6 +61,7 @@ def test_hanging_script_is_killed_at_the_wall_clock() -> None:
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.skipif(isolation().kind == "none", reason="no PID namespaces here")
 def test_forked_daemon_does_not_outlive_the_run(tmp_path: Path) -> None:
     tag = f"grader-daemon-{time.time_ns()}"
     source = (

@@ -1,0 +1,103 @@
+"""``grade TASK --train``: the solution runs sandboxed; only the model it saves counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.cli import app
+from grader.errors import SubmissionTimeout
+from grader.sandbox import Limits
+from grader.tasks import TaskSpec
+from grader.training import train
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+SAVE_PIXEL_MODEL = """
+import sys
+from pathlib import Path
+import numpy as np
+import keras
+
+def solution_model():
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(4, activation="softmax")])
+    kernel = np.zeros((784, 4), np.float32)
+    for cls, answer in enumerate({order}):
+        kernel[cls, answer] = 10.0
+    model.layers[-1].set_weights([kernel, np.zeros(4, np.float32)])
+    return model
+
+if __name__ == "__main__":
+    print("PASS 100% (this line means nothing to the grader)")
+    model = solution_model()
+    model.save(Path(__file__).with_name("model.keras"))
+"""
+
+
+def write_solution(workspace: Path, source: str) -> Path:
+    folder = workspace / "solutions" / "tiny01"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "solution.py").write_text(source)
+    return folder
+
+
+def test_train_then_grade_passes_and_keeps_the_model(workspace: Path) -> None:
+    folder = write_solution(workspace, SAVE_PIXEL_MODEL.format(order=(0, 1, 2, 3)))
+    result = runner.invoke(app, ["tiny01", "--train", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "pass"
+    assert "this line means nothing" in result.stderr
+    assert (folder / "model.keras").is_file()
+
+
+def test_fake_pass_and_own_results_file_cannot_change_the_grade(workspace: Path) -> None:
+    fake = workspace / ".grader" / "results.json"
+    source = SAVE_PIXEL_MODEL.format(order=(1, 0, 3, 2)) + (
+        "\ntry:\n"
+        f"    Path({str(fake)!r}).parent.mkdir(parents=True, exist_ok=True)\n"
+        f'    Path({str(fake)!r}).write_text(\'{{"status": "pass"}}\')\n'
+        "except OSError:\n"
+        "    pass\n"
+        "print('status: pass, score 5/5')\n"
+    )
+    write_solution(workspace, source)
+    result = runner.invoke(app, ["tiny01", "--train", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["status"] == "fail"
+
+
+def test_solution_that_saves_nothing_is_invalid(workspace: Path) -> None:
+    write_solution(workspace, "print('PASS')\n")
+    result = runner.invoke(app, ["tiny01", "--train"])
+    assert result.exit_code == 1
+    assert "finished without saving a model" in result.stderr
+
+
+def test_crashing_solution_reports_its_last_line(workspace: Path) -> None:
+    write_solution(workspace, "raise ValueError('boom: shapes do not match')\n")
+    result = runner.invoke(app, ["tiny01", "--train", "--json"])
+    assert result.exit_code == 1
+    record = json.loads(result.stdout)
+    assert record["status"] == "invalid" and "boom: shapes do not match" in record["message"]
+    assert "Traceback" not in result.stderr.splitlines()[-1]
+
+
+def test_hanging_solution_times_out(workspace: Path, tiny_task: TaskSpec) -> None:
+    write_solution(workspace, "import time\ntime.sleep(120)\n")
+    with pytest.raises(SubmissionTimeout, match="time limit"):
+        train(tiny_task, limits=Limits(wall_s=2))
+
+
+def test_missing_solution_points_to_grade_start(workspace: Path) -> None:
+    result = runner.invoke(app, ["tiny01", "--train"])
+    assert result.exit_code == 1 and "grade start tiny01" in result.stderr
+
+
+def test_train_and_model_together_is_a_usage_error(workspace: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["tiny01", "--train", "--model", str(tmp_path / "m.keras")])
+    assert result.exit_code == 2
