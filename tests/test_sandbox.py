@@ -72,7 +72,7 @@ def test_forked_daemon_does_not_outlive_the_run(tmp_path: Path) -> None:
         "time.sleep(1)\n"
         "print('parent done')\n"
     )
-    outcome, lines = run(source)
+    _outcome, lines = run(source)
     assert "parent done" in lines
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-f", tag], capture_output=True, text=True).stdout.strip()
@@ -82,7 +82,7 @@ def test_forked_daemon_does_not_outlive_the_run(tmp_path: Path) -> None:
 @needs_bwrap
 def test_script_cannot_write_outside_its_private_dir(tmp_path: Path) -> None:
     target = tmp_path / "results.json"
-    outcome, lines = run(
+    _outcome, lines = run(
         "try:\n"
         f"    open({str(target)!r}, 'w').write('{{\"status\": \"pass\"}}')\n"
         "    print('wrote')\n"
@@ -140,8 +140,12 @@ def test_cpu_rlimit_stops_a_busy_loop() -> None:
 
 
 def test_memory_rlimit_stops_a_huge_allocation() -> None:
-    outcome, lines = run(
-        "try:\n    b = bytearray(4 << 30)\n    print('allocated')\nexcept MemoryError:\n    print('refused')\n",
+    _outcome, lines = run(
+        "try:\n"
+        "    b = bytearray(4 << 30)\n"
+        "    print('allocated')\n"
+        "except MemoryError:\n"
+        "    print('refused')\n",
         Limits(wall_s=30, memory_mb=1024),
     )
     assert lines == ["refused"]
