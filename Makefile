@@ -18,13 +18,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Fashion-MNIST offline: Debian's dataset-fashion-mnist, unless $GRADER_DATA points elsewhere.
+# System packages from Debian: Fashion-MNIST offline (unless $GRADER_DATA points elsewhere)
+# and bubblewrap, which confines the sandboxed child (read-only filesystem, no network).
+APT_NEED := $(if $(wildcard $(FMNIST)),,$(if $(GRADER_DATA),,dataset-fashion-mnist)) \
+            $(if $(shell command -v bwrap),,bubblewrap)
 data:
-	@if [ -z "$$GRADER_DATA" ] && [ ! -f $(FMNIST) ]; then \
-	  echo "Installing Debian's dataset-fashion-mnist"; \
-	  $(SUDO) apt-get install -y -q dataset-fashion-mnist \
-	  || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist) \
-	  || echo "warning: could not install dataset-fashion-mnist; grader will try to download Fashion-MNIST"; \
+	@if [ -n "$(strip $(APT_NEED))" ]; then \
+	  echo "Installing Debian packages: $(strip $(APT_NEED))"; \
+	  $(SUDO) apt-get install -y -q $(APT_NEED) \
+	  || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(APT_NEED)) \
+	  || echo "warning: could not install $(strip $(APT_NEED)); see README (offline data, sandbox)"; \
 	fi
 
 demo: install

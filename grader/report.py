@@ -6,28 +6,20 @@ one clean object.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group
-from rich.markdown import Markdown
 from rich.panel import Panel
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
-from grader.datasets.base import ProgressCallback
-from grader.results import Result
-from grader.tasks import TaskSpec
+if TYPE_CHECKING:
+    from grader.results import Result
+    from grader.tasks import TaskSpec
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -67,8 +59,17 @@ def print_json(text: str) -> None:
 
 
 @contextmanager
-def download_progress(label: str) -> Iterator[ProgressCallback]:
+def download_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
     """A rich progress bar on stderr, exposed as the datasets' progress callback."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -190,6 +191,8 @@ def show_catalogue(tasks: list[TaskSpec]) -> None:
 
 def show_task(task: TaskSpec) -> None:
     """``grade show``: the prompt, then the contract the grader enforces."""
+    from rich.markdown import Markdown
+
     if task.prompt_path.is_file():
         out.print(Markdown(task.prompt_path.read_text(encoding="utf-8")))
     contract = Table(
