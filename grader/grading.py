@@ -6,6 +6,7 @@ static inspection of that copy -> sandboxed load + predict -> interpret outputs 
 
 from __future__ import annotations
 
+import os
 import time
 from importlib import metadata
 from pathlib import Path
@@ -86,7 +87,7 @@ def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> 
             )
         except InvalidModelError as err:
             return base.refused(str(err), started)
-        reply = predict(copy, inputs, root, limits)
+        reply = predict(copy, inputs, root, limits, hide=data_folders(heldout.source))
 
     base.versions.update(reply.meta.get("versions", {}))
     if reply.timed_out:
@@ -117,6 +118,18 @@ def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> 
         confusion=metrics.confusion,
         top_confusions=metrics.top_confusions,
     )
+
+
+def data_folders(source: str) -> tuple[Path, ...]:
+    """Folders that may hold held-out labels, hidden from the child that runs the model."""
+    from grader.datasets.cache import cache_root
+
+    candidates = [cache_root(), Path.home() / ".keras" / "datasets", Path("/usr/share/datasets")]
+    if os.environ.get("GRADER_DATA"):
+        candidates.append(Path(os.environ["GRADER_DATA"]))
+    if not source.startswith(("http://", "https://")):
+        candidates.append(Path(source))
+    return tuple(dict.fromkeys(p.resolve() for p in candidates))
 
 
 def inspect_or_reason(model_path: Path, task: TaskSpec) -> str:

@@ -56,14 +56,26 @@ class Isolation:
             "namespaces); grade untrusted submissions on a dedicated account"
         )
 
-    def wrap(self, argv: list[str], root: Path, *, network: bool = False) -> list[str]:
-        """``argv`` confined to ``root`` (writable) with or without network."""
+    def wrap(
+        self,
+        argv: list[str],
+        root: Path,
+        *,
+        network: bool = False,
+        hide: tuple[Path, ...] = (),
+    ) -> list[str]:
+        """``argv`` confined to ``root`` (writable), with or without network.
+
+        ``hide`` lists folders to cover with an empty tmpfs (bwrap only), e.g. where held-out
+        labels live, so that even code execution inside the child cannot read them.
+        """
         if self.kind == "bwrap":
             assert self.tool is not None
             share = ["--share-net"] if network else []
+            masks = [a for p in hide if _maskable(p, root) for a in ("--tmpfs", str(p))]
             return [
                 self.tool,
-                *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"),
+                *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *masks),
                 *("--tmpfs", "/tmp", "--bind", str(root), str(root)),
                 *("--unshare-all", *share, "--die-with-parent", "--new-session"),
                 *("--chdir", str(root / "work"), "--"),
@@ -74,6 +86,12 @@ class Isolation:
             flags = [f for f in self.flags if f != "--net"] if network else list(self.flags)
             return [self.tool, *flags, "--", *argv]
         return argv
+
+
+def _maskable(folder: Path, root: Path) -> bool:
+    """A folder may be hidden unless the child needs what is inside it (Python, itself)."""
+    needed = (Path(sys.prefix), Path(sys.base_prefix), Path(__file__).parent, root)
+    return folder.is_dir() and not any(n.resolve().is_relative_to(folder) for n in needed)
 
 
 def _works(argv: list[str]) -> bool:

@@ -119,6 +119,7 @@ def _launch(
     stdout: Any = None,
     extra: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    hide: tuple[Path, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``_worker.py MODE`` confined to ``root``, in its own session and process group."""
     argv = [
@@ -134,7 +135,7 @@ def _launch(
     ]
     try:
         return subprocess.Popen(
-            isolation().wrap(argv, root, network=network),
+            isolation().wrap(argv, root, network=network, hide=hide),
             stdin=subprocess.PIPE,
             stdout=stdout,
             stderr=subprocess.STDOUT,
@@ -148,9 +149,17 @@ def _launch(
 
 
 def predict(
-    model_copy: Path, inputs: np.ndarray, root: Path, limits: Limits | None = None
+    model_copy: Path,
+    inputs: np.ndarray,
+    root: Path,
+    limits: Limits | None = None,
+    *,
+    hide: tuple[Path, ...] = (),
 ) -> WorkerReply:
-    """Load ``model_copy`` (already inside ``root``) in a child and predict ``inputs``."""
+    """Load ``model_copy`` (already inside ``root``) in a child and predict ``inputs``.
+
+    ``hide`` names folders the child must not see (where the held-out labels live).
+    """
     limits = limits or Limits()
     inputs_path = root / "work" / "inputs.npy"
     np.save(inputs_path, inputs, allow_pickle=False)
@@ -167,7 +176,13 @@ def predict(
     with log_path.open("wb") as log:
         try:
             proc = _launch(
-                "predict", root, limits, pass_fds=(write_fd,), stdout=log, extra=(str(write_fd),)
+                "predict",
+                root,
+                limits,
+                pass_fds=(write_fd,),
+                stdout=log,
+                extra=(str(write_fd),),
+                hide=hide,
             )
         except SandboxError:
             os.close(read_fd)
