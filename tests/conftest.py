@@ -29,11 +29,15 @@ class TinySource:
     name = "tiny"
     splits = ("train", "test")
 
+    def __init__(self, classes: int = CLASSES) -> None:
+        self.classes = classes
+
     def load(self, split: str, *, on_progress: Any = None) -> Dataset:
-        labels = np.repeat(np.arange(CLASSES, dtype=np.uint8), PER_CLASS)
+        labels = np.repeat(np.arange(self.classes, dtype=np.uint8), PER_CLASS)
         images = np.zeros((len(labels), 28, 28), dtype=np.uint8)
         images[np.arange(len(labels)), 0, labels] = 255
-        return Dataset(images, labels, NAMES, fingerprint(images, labels), "memory")
+        names = NAMES[: self.classes]
+        return Dataset(images, labels, names, fingerprint(images, labels), "memory")
 
 
 TASK_TOML = """\
@@ -64,6 +68,17 @@ score_tiers = [0.5, 0.7, 0.8, 0.9, 0.95]
 @pytest.fixture
 def tiny_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(datasets.DATASETS, "tiny", TinySource())
+    monkeypatch.setitem(datasets.DATASETS, "tiny_binary", TinySource(classes=2))
+
+
+@pytest.fixture
+def tiny_binary_task(workspace: Path) -> TaskSpec:
+    """A 2-class variant of tiny01, for single-unit sigmoid or logit heads."""
+    folder = workspace / "tasks" / "tinybin"
+    folder.mkdir()
+    text = TASK_TOML.format(id="tinybin", classes=2).replace('"tiny"', '"tiny_binary"')
+    (folder / "task.toml").write_text(text)
+    return TaskSpec.from_toml(folder / "task.toml")
 
 
 @pytest.fixture

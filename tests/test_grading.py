@@ -6,7 +6,9 @@ import hashlib
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from grader.errors import ModelNotFoundError
@@ -138,3 +140,33 @@ def test_timeout_kills_the_child_and_leaves_no_process(
     assert result.status == "timeout" and result.exit_code == 1
     leftover = subprocess.run(["pgrep", "-f", "grader/_worker.py"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "linear"])
+def test_single_unit_head_on_a_binary_task(
+    tiny_binary_task: TaskSpec, keras_module: Any, tmp_path: Path, activation: str
+) -> None:
+    """One unit that fires on class 1's bright pixel: sigmoid > 0.5, or logit > 0."""
+    keras = keras_module
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, activation=activation),
+        ]
+    )
+    kernel = np.zeros((784, 1), np.float32)
+    kernel[0, 0], kernel[1, 0] = -10.0, 10.0
+    model.layers[-1].set_weights([kernel, np.zeros(1, np.float32)])
+    path = tmp_path / "binary.keras"
+    model.save(path)
+    result = grade(tiny_binary_task, path)
+    assert result.status == "pass" and result.value == 1.0, result.message
+
+
+def test_channels_first_model_is_invalid_with_expected_shape(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
+    result = grade(tiny_task, pixel_model(input_shape=(1, 28, 28)))
+    assert result.status == "invalid"
+    assert "expects input (1, 28, 28); the task feeds (28, 28, 1)" in result.message
