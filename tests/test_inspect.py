@@ -164,6 +164,18 @@ def test_object_from_a_non_keras_module_is_refused(
     refusal(path, f"'{module}'", f"'{class_name}'", "not Keras")
 
 
+@pytest.mark.parametrize(
+    ("module", "class_name"),
+    [("keras.config", "enable_unsafe_deserialization"), ("keras.utils", "get_file")],
+)
+def test_keras_functions_posing_as_layers_are_refused(
+    tmp_path: Path, module: str, class_name: str
+) -> None:
+    evil = obj(class_name, module=module, name="evil", origin="http://127.0.0.1:9/x")
+    path = write_keras(tmp_path / "model.keras", sequential(evil, dense()))
+    refusal(path, f"'{class_name}'")
+
+
 def test_custom_registered_object_is_refused(tmp_path: Path) -> None:
     evil = {**dense(name="evil"), "registered_name": "Custom>Evil"}
     refusal(write_keras(tmp_path / "model.keras", sequential(evil)), "'evil'", "'Custom>Evil'")
