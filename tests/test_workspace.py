@@ -1,0 +1,54 @@
+"""Workspace discovery, model discovery and the starter copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.errors import ModelNotFoundError, WorkspaceError
+from grader.workspace import copy_starter, find_model, workspace_root
+
+
+def test_grader_home_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_HOME", str(tmp_path))
+    assert workspace_root() == tmp_path.resolve()
+
+
+def test_nearest_folder_with_tasks_upward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRADER_HOME", raising=False)
+    (tmp_path / "tasks").mkdir()
+    deep = tmp_path / "solutions" / "task01"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert workspace_root() == tmp_path.resolve()
+
+
+def test_keras_file_is_preferred_over_h5(workspace: Path) -> None:
+    folder = workspace / "solutions" / "tiny01"
+    folder.mkdir()
+    (folder / "model.h5").write_bytes(b"h5")
+    assert find_model("tiny01").name == "model.h5"
+    (folder / "model.keras").write_bytes(b"zip")
+    assert find_model("tiny01").name == "model.keras"
+
+
+def test_no_model_says_how_to_make_one(workspace: Path) -> None:
+    with pytest.raises(ModelNotFoundError) as caught:
+        find_model("tiny01")
+    message = str(caught.value)
+    assert "solution.py" in message and "--train" in message and "--model" in message
+
+
+def test_copy_starter_never_overwrites(workspace: Path) -> None:
+    starter = workspace / "tasks" / "tiny01" / "starter.py"
+    target, copied = copy_starter(starter, "tiny01")
+    assert copied and target.read_text() == starter.read_text()
+    target.write_text("mine")
+    assert copy_starter(starter, "tiny01") == (target, False)
+    assert target.read_text() == "mine"
+
+
+def test_missing_starter_is_a_workspace_error(workspace: Path) -> None:
+    with pytest.raises(WorkspaceError, match=r"no starter\.py"):
+        copy_starter(workspace / "nope.py", "tiny01")
