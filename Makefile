@@ -15,13 +15,15 @@ install: $(STAMP) data
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,cluster]'
 	touch $(STAMP)
 
 # System packages from Debian: Fashion-MNIST offline (unless $GRADER_DATA points elsewhere)
 # and bubblewrap, which confines the sandboxed child (read-only filesystem, no network).
+# chromium (+ chromium-driver) renders `grade TASK --report` HTML headless in the tests.
 APT_NEED := $(if $(wildcard $(FMNIST)),,$(if $(GRADER_DATA),,dataset-fashion-mnist)) \
-            $(if $(shell command -v bwrap),,bubblewrap)
+            $(if $(shell command -v bwrap),,bubblewrap) \
+            $(if $(shell command -v chromium),,chromium chromium-driver)
 data:
 	@if [ -n "$(strip $(APT_NEED))" ]; then \
 	  echo "Installing Debian packages: $(strip $(APT_NEED))"; \
@@ -41,6 +43,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: install lint
+	$(VENV)/bin/grade validate --fast
 	$(VENV)/bin/pytest
 
 bench: install

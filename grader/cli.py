@@ -74,6 +74,14 @@ def grade_task(
             "streaming its output, then grade the model it saved.",
         ),
     ] = False,
+    report_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Also write a self-contained HTML report (confusion heatmap, per-class bars, "
+            "misclassified training images) to this file.",
+        ),
+    ] = None,
 ) -> None:
     """Grade solutions/TASK/model.keras (or --model PATH) on the task's held-out data."""
     from grader import grading, report, tasks, training, workspace
@@ -89,23 +97,56 @@ def grade_task(
         result = grading.grade(spec, path)
     except GraderError as err:
         raise _fail(err, as_json=as_json, task_id=task_id) from None
+    from grader import history
+
+    book_error: GraderError | None = None
+    try:
+        result = history.record(result)
+    except GraderError as err:
+        book_error = err
     if as_json:
         report.print_json(result.to_json())
     else:
         report.show_result(result, spec.title)
+    if report_path is not None:
+        try:
+            _write_report(report_path, result, spec)
+        except GraderError as err:
+            raise _fail(err) from None
+    if book_error is not None:
+        raise _fail(book_error)
     raise typer.Exit(result.exit_code)
 
 
+def _write_report(path: Path, result: Any, spec: Any) -> None:
+    """Write the HTML report for ``--report``."""
+    from grader import feedback, report
+    from grader.errors import WorkspaceError
+
+    page = report.html_report(result, spec.title, feedback.gallery(spec, result.train_mistakes))
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as err:
+        raise WorkspaceError(f"cannot write the report to {path}: {err.strerror}") from None
+    report.note(f"Wrote the visual report to {path}")
+
+
 @app.command("list")
-def list_tasks() -> None:
-    """List the task catalogue: id, title, category, pass mark, time limit."""
-    from grader import report, tasks
+def list_tasks(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
+) -> None:
+    """List the task catalogue: id, title, category, pass mark, time limit, your status."""
+    from grader import history, report, tasks
 
     try:
         catalogue = tasks.load_catalogue()
+        status = history.task_status([t.id for t in catalogue])
     except GraderError as err:
         raise _fail(err) from None
-    report.show_catalogue(catalogue)
+    if as_json:
+        report.print_json(report.catalogue_json(catalogue, status))
+    else:
+        report.show_catalogue(catalogue, status)
 
 
 @app.command("show")
@@ -121,17 +162,215 @@ def show(task_id: Annotated[str, typer.Argument(metavar="TASK")]) -> None:
 
 
 @app.command("start")
-def start(task_id: Annotated[str, typer.Argument(metavar="TASK")]) -> None:
-    """Copy the starter to solutions/TASK/solution.py (never overwriting); show the prompt."""
-    from grader import report, tasks, workspace
+def start(
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Reset the task's clock to zero (asks first).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --restart.")] = False,
+) -> None:
+    """Copy the starter to solutions/TASK/solution.py (never overwriting), show the prompt,
+    and start the task's clock."""
+    from grader import report, store, tasks, workspace
 
     try:
         spec = tasks.load_task(task_id)
+        if restart and not yes and store.clock_running(spec.id):
+            typer.confirm(f"Reset the clock of {spec.id} to zero?", abort=True, err=True)
         solution, copied = workspace.copy_starter(spec.starter_path, spec.id)
+        started, clock = store.start_clock(spec.id, spec.time_limit_minutes * 60.0, restart=restart)
     except GraderError as err:
         raise _fail(err) from None
     report.show_task(spec)
     report.show_started(spec, solution, copied)
+    report.show_clock_started(clock, started)
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the clocks as JSON.")] = False,
+) -> None:
+    """Show every running clock (and the exam session): time used and left."""
+    from grader import report, store, tasks
+
+    try:
+        clocks, session = store.running()
+        known = set(tasks.task_ids())
+    except GraderError as err:
+        raise _fail(err) from None
+    if as_json:
+        report.print_json(report.status_json(clocks, session, known))
+    else:
+        report.show_status(clocks, session, known)
+
+
+@app.command("history")
+def history_cmd(
+    task_id: Annotated[str | None, typer.Argument(metavar="[TASK]")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print attempts as JSON.")] = False,
+) -> None:
+    """Every graded attempt: accuracy over time, best score, time to first pass."""
+    from grader import history, report
+
+    try:
+        attempts, summaries = history.load(task_id)
+    except GraderError as err:
+        raise _fail(err) from None
+    if as_json:
+        report.print_json(report.history_json(attempts, summaries))
+    else:
+        report.show_history(attempts, summaries)
+
+
+exam_app = typer.Typer(
+    help="A timed exam: several tasks, one clock, a total weighted by category.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(exam_app, name="exam")
+
+
+@exam_app.command("start")
+def exam_start(
+    task_ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tasks",
+            help="Task ids (repeat or comma-separate); default: one per category.",
+        ),
+    ] = None,
+    minutes: Annotated[int, typer.Option(help="Session length in minutes.")] = 300,
+) -> None:
+    """Start an exam session; grade tasks as usual, then `grade exam submit`."""
+    from grader import exam, report
+
+    wanted = [t for item in task_ids or [] for t in item.split(",") if t.strip()]
+    try:
+        session = exam.start([t.strip() for t in wanted] or None, minutes)
+    except GraderError as err:
+        raise _fail(err) from None
+    report.show_session(session)
+
+
+@exam_app.command("status")
+def exam_status() -> None:
+    """Show the running exam session: tasks, time used and left."""
+    from grader import exam, report
+
+    try:
+        session = exam.status()
+    except GraderError as err:
+        raise _fail(err) from None
+    report.show_session(session)
+
+
+@exam_app.command("submit")
+def exam_submit(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the exam report as JSON.")] = False,
+) -> None:
+    """End the session: best score per task, weighted total, pass or fail, time used."""
+    from grader import exam, report
+
+    try:
+        result = exam.submit()
+    except GraderError as err:
+        raise _fail(err) from None
+    if as_json:
+        report.print_json(report.exam_json(result))
+    else:
+        report.show_exam(result)
+    raise typer.Exit(0 if result.passed else 1)
+
+
+@app.command("new")
+def new(
+    task_id: Annotated[str, typer.Argument(metavar="TASK", help="New task id, e.g. task07.")],
+    dataset: Annotated[
+        str, typer.Option(help="Dataset registry name the task scores on.")
+    ] = "fashion_mnist",
+    classes: Annotated[
+        int | None, typer.Option(help="Number of classes (default: the dataset's).")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="One-line title for `grade list`.")] = None,
+) -> None:
+    """Scaffold tasks/TASK/ (task.toml, prompt.md, starter.py, reference.py) for instructors."""
+    from grader import report, scaffold
+
+    try:
+        folder, notes = scaffold.new_task(task_id, dataset=dataset, classes=classes, title=title)
+    except GraderError as err:
+        raise _fail(err) from None
+    report.show_scaffold(folder, notes)
+
+
+@app.command("validate")
+def validate(
+    task_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[TASK]...", help="Tasks (default: all).")
+    ] = None,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Skip the trainings (starter and reference).")
+    ] = False,
+    runs: Annotated[
+        int, typer.Option(min=1, help="Train the reference this many times; all must pass.")
+    ] = 1,
+) -> None:
+    """Check tasks: spec, data, prompt, baseline fails, starter fails, reference passes."""
+    from grader import report
+    from grader import validate as core
+
+    try:
+        reports = core.validate(task_ids, fast=fast, runs=runs)
+    except GraderError as err:
+        raise _fail(err) from None
+    report.show_validation(reports)
+    raise typer.Exit(max(r.exit_code for r in reports))
+
+
+@app.command("batch")
+def batch(
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    submissions: Annotated[
+        Path, typer.Argument(metavar="DIR", help="A folder per student, or model files.")
+    ],
+    workers: Annotated[int, typer.Option(min=1, help="Models graded at once.")] = 1,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Wall seconds per submission before it is stopped.")
+    ] = 300.0,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: grades/ next to DIR).")
+    ] = None,
+    backend: Annotated[
+        str, typer.Option(help="local (threads + sandboxed children) or ray.")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address, e.g. ray://head:10001 or auto.")
+    ] = None,
+) -> None:
+    """Grade every submission in DIR, N at a time; write CSV, JSON, JUnit and Gradescope."""
+    from grader import batch as core
+    from grader import report, tasks
+
+    if backend not in ("local", "ray"):
+        raise _fail(GraderError(f"--backend must be local or ray, got '{backend}'")) from None
+    try:
+        spec = tasks.load_task(task_id)
+        with report.batch_progress(f"grading {spec.id}") as (on_start, on_result):
+            outcome = core.run_batch(
+                spec,
+                submissions,
+                out=out,
+                workers=workers,
+                timeout_s=timeout,
+                backend=backend,  # type: ignore[arg-type]
+                address=address,
+                on_start=on_start,
+                on_result=on_result,
+            )
+    except GraderError as err:
+        raise _fail(err) from None
+    report.show_batch(outcome)
+    raise typer.Exit(outcome.exit_code)
 
 
 def main() -> None:

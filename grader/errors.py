@@ -9,6 +9,7 @@
     │   ├── DatasetMissingError  not on disk and not downloadable
     │   └── ChecksumError        bytes differ from the recorded sha256
     ├── WorkspaceError           solutions/ or tasks/ not usable
+    │   └── GradebookError       .grader/gradebook.sqlite corrupt, locked or too new
     ├── SandboxError             the child process could not be started
     └── SubmissionError          the learner's submission is unusable (exit 1)
         ├── ModelNotFoundError   no model file where one was expected
@@ -64,6 +65,10 @@ class ChecksumError(DatasetError):
 
 class WorkspaceError(GraderError):
     """The workspace (tasks/, solutions/, .grader/) is not usable as asked."""
+
+
+class GradebookError(WorkspaceError):
+    """The gradebook cannot be used: corrupt (a copy is kept aside), locked, or too new."""
 
 
 class SandboxError(GraderError):

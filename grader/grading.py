@@ -13,8 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import datasets
-from grader.errors import InvalidModelError, ModelNotFoundError, SpecError, SubmissionError
+from grader import datasets, feedback
+from grader.errors import (
+    DatasetError,
+    InvalidModelError,
+    ModelNotFoundError,
+    SpecError,
+    SubmissionError,
+)
 from grader.inspect import SUFFIXES, inspect_model
 from grader.isolation import isolation
 from grader.results import Result, Status
@@ -46,12 +52,19 @@ def prepare_inputs(images: np.ndarray, contract: ModelContract) -> np.ndarray:
     return inputs
 
 
-def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> Result:
+def grade(
+    task: TaskSpec,
+    model_path: Path,
+    *,
+    limits: Limits | None = None,
+    heldout: datasets.Dataset | None = None,
+) -> Result:
     """Grade ``model_path`` on ``task``'s held-out split.
 
     A submission problem (missing, unsafe, broken or misshapen model; timeout) becomes a
     Result with status invalid/timeout. Problems of the grader itself (dataset missing,
-    bad spec) raise :class:`~grader.errors.GraderError`.
+    bad spec) raise :class:`~grader.errors.GraderError`. ``heldout`` is the task's held-out
+    split already loaded (a batch loads it once for every submission).
     """
     started = time.perf_counter()
     base = _Base(task, model_path)
@@ -59,7 +72,12 @@ def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> 
         raise ModelNotFoundError(
             f"No model at {model_path}. Train and save one first, e.g. model.save('model.keras')."
         )
-    heldout = datasets.load(task.dataset.name, task.dataset.heldout)
+    if heldout is None:
+        try:
+            datasets.get_source(task.dataset.name)
+        except DatasetError as err:  # a typo in task.toml: name the file and key
+            raise SpecError(task.folder / "task.toml", "dataset.name", str(err)) from None
+        heldout = datasets.load(task.dataset.name, task.dataset.heldout)
     if len(heldout.class_names) != task.model.classes:
         raise SpecError(
             task.folder / "task.toml",
@@ -69,6 +87,7 @@ def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> 
         )
     inputs = prepare_inputs(heldout.images, task.model)
     base.heldout_sha256, base.n_heldout = heldout.sha256, len(heldout.labels)
+    sample = feedback.train_sample(task)  # predicted with the held-out set: overfitting check
 
     with private_dir() as root:
         suffix = model_path.suffix.lower()
@@ -87,15 +106,18 @@ def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> 
             )
         except InvalidModelError as err:
             return base.refused(str(err), started)
-        reply = predict(copy, inputs, root, limits, hide=data_folders(heldout.source))
+        reply = predict(
+            copy, feedback.joined(inputs, sample), root, limits, hide=data_folders(heldout.source)
+        )
 
     base.versions.update(reply.meta.get("versions", {}))
     if reply.timed_out:
         return base.finish("timeout", str(reply.error), started)
     if not reply.ok or reply.outputs is None:
         return base.refused(str(reply.error), started)
+    outputs, train_outputs = reply.outputs[: len(inputs)], reply.outputs[len(inputs) :]
     try:
-        labels = predicted_labels(reply.outputs, task.model.classes, summary.last_activation)
+        labels = predicted_labels(outputs, task.model.classes, summary.last_activation)
         metrics = compute_metrics(heldout.labels, labels, heldout.class_names)
     except InvalidModelError as err:
         return base.refused(str(err), started)
@@ -114,6 +136,9 @@ def grade(task: TaskSpec, model_path: Path, *, limits: Limits | None = None) -> 
         value=metrics.accuracy,
         margin=margin,
         score=score_for(metrics.accuracy, task.grading.score_tiers),
+        **feedback.extras(
+            task, summary, metrics.accuracy, sample, train_outputs, reply.meta.get("output_shape")
+        ),
         per_class=metrics.per_class,
         confusion=metrics.confusion,
         top_confusions=metrics.top_confusions,

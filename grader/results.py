@@ -90,6 +90,14 @@ class Result:
     """The task's time limit."""
     notes: list[str] = field(default_factory=list)
     """Caveats a reader must see, e.g. that network isolation was unavailable."""
+    hints: list[str] = field(default_factory=list)
+    """Advice keyed to mistakes found in the model itself (see grader.feedback)."""
+    train_value: float | None = None
+    """The metric on a fixed sample of the training split (compare with ``value``)."""
+    train_mistakes: list[list[int]] = field(default_factory=list)
+    """Misclassified training-sample images as [index in the training split, true, predicted]."""
+    late: bool = False
+    """Graded after the task's (or exam session's) time limit: recorded and flagged, not refused."""
     versions: dict[str, str] = field(default_factory=dict)
     """grader, tensorflow, keras, python (the last three as seen by the sandboxed child)."""
     schema: int = SCHEMA

@@ -1,0 +1,111 @@
+"""Timed exam sessions: several tasks, one clock, a total weighted by category.
+
+As the real exam did, a task's weight is its category (1..5), each task is scored 0..5 on
+its best attempt within the session, and the session is judged on the weighted total.
+Sessions live in the gradebook, so they survive closing the terminal.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from grader.errors import GradebookError, UnknownTaskError
+from grader.store import Attempt, Session, open_gradebook
+from grader.tasks import TaskSpec, load_catalogue
+
+DEFAULT_MINUTES = 300
+"""The real exam's 5 hours."""
+PASS_MARK = 0.8
+"""Weighted share of the maximum score needed to pass: every task at its 4-star pass mark."""
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """One task of a submitted session."""
+
+    task: str
+    category: int
+    best_score: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ExamReport:
+    """A session's result: per-task best scores and the weighted total."""
+
+    session: Session
+    outcomes: list[TaskOutcome]
+    total: float
+    """Weighted share of the maximum, 0..1."""
+    passed: bool
+    missing: list[str]
+    """Tasks of the session that no longer exist in the catalogue (left out of the total)."""
+
+
+def choose_tasks(catalogue: list[TaskSpec], wanted: list[str] | None) -> list[TaskSpec]:
+    """``wanted`` checked against the catalogue, else the first task of each category."""
+    by_id = {t.id: t for t in catalogue}
+    if wanted:
+        for name in wanted:
+            if name not in by_id:
+                raise UnknownTaskError(name, difflib.get_close_matches(name, list(by_id), n=3))
+        return [by_id[name] for name in dict.fromkeys(wanted)]
+    first: dict[int, TaskSpec] = {}
+    for task in sorted(catalogue, key=lambda t: t.id):
+        first.setdefault(task.category, task)
+    return [first[c] for c in sorted(first)]
+
+
+def start(tasks: list[str] | None = None, minutes: int = DEFAULT_MINUTES) -> Session:
+    """Open a session over ``tasks`` (default one per category) lasting ``minutes``."""
+    if minutes < 1:
+        raise GradebookError(f"--minutes must be at least 1, got {minutes}")
+    chosen = choose_tasks(load_catalogue(), tasks)
+    if not chosen:
+        raise GradebookError("No tasks in the catalogue to make an exam of; run `grade list`.")
+    with open_gradebook() as book:
+        return book.start_session([t.id for t in chosen], minutes * 60.0)
+
+
+def status() -> Session:
+    """The running session; say how to start one when there is none."""
+    with open_gradebook() as book:
+        session = book.active_session()
+    if session is None:
+        raise GradebookError("No exam session is running; start one with `grade exam start`.")
+    return session
+
+
+def submit() -> ExamReport:
+    """End the running session and score it."""
+    with open_gradebook() as book:
+        session = book.active_session()
+        if session is None:
+            raise GradebookError("No exam session is running; start one with `grade exam start`.")
+        session = book.submit_session(session.id)
+        attempts = book.attempts(session_id=session.id)
+    return score(session, attempts_by_task(attempts), load_catalogue())
+
+
+def attempts_by_task(attempts: list[Attempt]) -> dict[str, list[int]]:
+    """Scores of each task's attempts, in order."""
+    scores: dict[str, list[int]] = {}
+    for a in attempts:
+        scores.setdefault(a.task, []).append(a.score)
+    return scores
+
+
+def score(session: Session, scores: dict[str, list[int]], catalogue: list[TaskSpec]) -> ExamReport:
+    """Weighted total of each task's best score in ``scores``; vanished tasks are left out."""
+    by_id = {t.id: t for t in catalogue}
+    outcomes, missing = [], []
+    for task in session.tasks:
+        if task not in by_id:
+            missing.append(task)
+            continue
+        mine = scores.get(task, [])
+        outcomes.append(TaskOutcome(task, by_id[task].category, max(mine, default=0), len(mine)))
+    weight = sum(o.category for o in outcomes) * 5
+    total = sum(o.category * o.best_score for o in outcomes) / weight if weight else 0.0
+    return ExamReport(session, outcomes, total, total >= PASS_MARK, missing)

@@ -1,0 +1,106 @@
+"""A candidate's progress: recording each grading against its clock, and reading it back.
+
+``record`` fills a Result's clock fields (time used, limit, late) from the running exam session
+or task clock and writes it to the gradebook. ``summarize`` turns attempts into the numbers
+``grade history`` shows; ``task_status`` is the one-word state ``grade list`` shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from grader.results import Result
+from grader.store import Attempt, Elapsed, Gradebook, gradebook_path, open_gradebook
+
+
+def record(result: Result) -> Result:
+    """Stamp ``result`` with its clock and store it; an attempt after the limit is flagged late."""
+    with open_gradebook() as book:
+        clock, session_id = _clock_for(book, result.task)
+        if clock is not None:
+            notes = list(result.notes)
+            if clock.skewed:
+                notes.append("the system clock moved back; time used is held at the last time seen")
+            if clock.over:
+                notes.append("graded after the time limit: recorded as late")
+            result = dataclasses.replace(
+                result,
+                time_used_s=round(clock.used_s, 1),
+                time_limit_s=clock.limit_s,
+                late=clock.over,
+                notes=notes,
+            )
+        book.add_attempt(result.to_dict(), session_id)
+    return result
+
+
+def _clock_for(book: Gradebook, task: str) -> tuple[Elapsed | None, int | None]:
+    """The exam session's clock when the task is part of it, else the task's own clock."""
+    session = book.active_session()
+    if session is not None and task in session.tasks:
+        return session.time, session.id
+    for clock in book.clocks():
+        if clock.task == task:
+            return clock.time, None
+    return None, None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One task's progress, drawn from its attempts."""
+
+    task: str
+    attempts: int
+    best_score: int
+    best_value: float | None
+    passed: bool
+    time_to_first_pass_s: float | None
+    """Clock time at the first passing attempt (None: never passed, or no clock ran)."""
+    values: list[float | None]
+    """The metric of each attempt, in order (None where nothing was scored)."""
+
+
+def summarize(task: str, attempts: list[Attempt]) -> Summary:
+    """Best score, first pass and the accuracy trend of ``task``'s attempts."""
+    mine = [a for a in attempts if a.task == task]
+    scored = [a.value for a in mine if a.value is not None]
+    first_pass = next((a for a in mine if a.status == "pass"), None)
+    return Summary(
+        task=task,
+        attempts=len(mine),
+        best_score=max((a.score for a in mine), default=0),
+        best_value=max(scored, default=None),
+        passed=first_pass is not None,
+        time_to_first_pass_s=None if first_pass is None else first_pass.time_used_s,
+        values=[a.value for a in mine],
+    )
+
+
+def load(task: str | None = None) -> tuple[list[Attempt], list[Summary]]:
+    """Attempts (all tasks, or one) and a summary per task seen, without creating a gradebook."""
+    if not gradebook_path().exists():
+        return [], []
+    with open_gradebook() as book:
+        attempts = book.attempts(task)
+    tasks = dict.fromkeys(a.task for a in attempts)
+    return attempts, [summarize(t, attempts) for t in tasks]
+
+
+def task_status(task_ids: list[str]) -> dict[str, str]:
+    """``grade list``'s status per task: not started, clock running (used), or passed (score)."""
+    status = dict.fromkeys(task_ids, "not started")
+    if not gradebook_path().exists():
+        return status
+    with open_gradebook() as book:
+        for clock in book.clocks(touch=False):
+            if clock.task in status:
+                used = int(clock.time.used_s // 60)
+                late = ", over time" if clock.time.over else ""
+                status[clock.task] = f"clock running ({used} min{late})"
+        for t, best in book.conn.execute(
+            "SELECT task, MAX(score) FROM attempts WHERE status = 'pass' GROUP BY task"
+        ):
+            if t in status:
+                status[t] = f"passed ({best}/5)"
+    return status

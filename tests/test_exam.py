@@ -1,0 +1,119 @@
+"""Exam sessions: task choice, one clock, weighted total, persistence, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader import exam, history, store
+from grader.cli import app
+from grader.results import Result
+from grader.tasks import TaskSpec
+
+runner = CliRunner()
+
+
+def _add_task(workspace: Path, task_id: str, category: int) -> None:
+    source = workspace / "tasks" / "tiny01"
+    target = workspace / "tasks" / task_id
+    shutil.copytree(source, target)
+    toml = (target / "task.toml").read_text()
+    toml = toml.replace('id = "tiny01"', f'id = "{task_id}"').replace(
+        "category = 1", f"category = {category}"
+    )
+    (target / "task.toml").write_text(toml)
+
+
+def _graded(task: str, score: int) -> Result:
+    status = "pass" if score >= 4 else "fail"
+    return Result(task=task, status=status, message="m", value=score / 5, score=score)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def three_categories(workspace: Path) -> Path:
+    """tiny01 (cat 1), tiny02 (cat 1), tiny03 (cat 3)."""
+    _add_task(workspace, "tiny02", 1)
+    _add_task(workspace, "tiny03", 3)
+    return workspace
+
+
+def test_default_exam_is_one_task_per_category_for_five_hours(three_categories: Path) -> None:
+    session = exam.start()
+    assert session.tasks == ("tiny01", "tiny03")
+    assert session.time.limit_s == 300 * 60
+
+
+def test_unknown_task_is_exit_2_with_suggestion(workspace: Path) -> None:
+    out = runner.invoke(app, ["exam", "start", "--tasks", "tiny01,tiny1"])
+    assert out.exit_code == 2
+    assert "Unknown task 'tiny1'. Did you mean: tiny01?" in out.stderr
+
+
+def test_second_session_is_refused_while_one_runs(workspace: Path) -> None:
+    assert runner.invoke(app, ["exam", "start"]).exit_code == 0
+    out = runner.invoke(app, ["exam", "start"])
+    assert out.exit_code == 2 and "already running" in out.stderr
+
+
+def test_submit_takes_best_score_per_task_weighted_by_category(three_categories: Path) -> None:
+    runner.invoke(app, ["exam", "start", "--tasks", "tiny01", "--tasks", "tiny03"])
+    history.record(_graded("tiny02", 5))  # not in the session: ignored
+    for task, score in (("tiny01", 3), ("tiny01", 5), ("tiny01", 2), ("tiny03", 4)):
+        history.record(_graded(task, score))
+    out = runner.invoke(app, ["exam", "submit", "--json"])
+    report = json.loads(out.stdout)
+    best = {t["task"]: t["best_score"] for t in report["tasks"]}
+    assert best == {"tiny01": 5, "tiny03": 4}
+    assert report["total"] == pytest.approx((1 * 5 + 3 * 4) / (4 * 5))
+    assert report["passed"] and out.exit_code == 0
+    assert runner.invoke(app, ["exam", "status"]).exit_code == 2  # ended
+
+
+def test_failing_exam_exits_1_and_shows_verdict(workspace: Path) -> None:
+    runner.invoke(app, ["exam", "start"])
+    history.record(_graded("tiny01", 2))
+    out = runner.invoke(app, ["exam", "submit"])
+    assert out.exit_code == 1 and "FAIL" in out.stdout and "40%" in out.stdout
+
+
+def test_attempts_during_a_session_use_its_clock(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(store.time, "time", lambda: now[0])
+    runner.invoke(app, ["exam", "start", "--minutes", "2"])
+    now[0] += 150
+    result = history.record(_graded("tiny01", 5))
+    assert result.time_used_s == 150 and result.time_limit_s == 120 and result.late
+
+
+def test_session_survives_a_new_process(workspace: Path) -> None:
+    runner.invoke(app, ["exam", "start", "--minutes", "90"])
+    out = subprocess.run(
+        [sys.executable, "-m", "grader", "exam", "status"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "tiny01" in out.stdout and re.search(r"(89:[0-5]\d|90:00) left", out.stdout)
+
+
+def test_task_removed_from_the_catalogue_is_left_out(three_categories: Path) -> None:
+    runner.invoke(app, ["exam", "start", "--tasks", "tiny01,tiny03"])
+    history.record(_graded("tiny01", 5))
+    shutil.rmtree(three_categories / "tasks" / "tiny03")
+    report = exam.submit()
+    assert report.missing == ["tiny03"] and report.total == 1.0
+
+
+def test_choose_tasks_keeps_order_and_drops_repeats(workspace: Path, tiny_task: TaskSpec) -> None:
+    assert [t.id for t in exam.choose_tasks([tiny_task], ["tiny01", "tiny01"])] == ["tiny01"]

@@ -1,0 +1,105 @@
+"""Hints keyed to mistakes in the model itself, and the training-sample overfitting check."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader import datasets, feedback
+from grader.datasets.base import Dataset, fingerprint
+from grader.grading import grade
+from grader.inspect import ModelSummary
+from grader.tasks import TaskSpec
+from tests.conftest import NAMES, ModelFactory, TinySource
+
+
+def _summary(**fields: Any) -> ModelSummary:
+    base = {
+        "format": "keras",
+        "class_names": ("Sequential", "Flatten", "Dense"),
+        "n_params": 3_000,
+        "last_activation": "softmax",
+        "has_rescaling": False,
+    }
+    return ModelSummary(**{**base, **fields})
+
+
+def _raw_pixels(task: TaskSpec) -> TaskSpec:
+    return dataclasses.replace(task, model=dataclasses.replace(task.model, input_scale="0-255"))
+
+
+def test_a_sound_model_gets_no_hints(tiny_task: TaskSpec) -> None:
+    assert feedback.hints(tiny_task, _summary(), accuracy=0.95, train_accuracy=0.97) == []
+
+
+def test_raw_pixels_without_rescaling(tiny_task: TaskSpec) -> None:
+    (hint,) = feedback.hints(_raw_pixels(tiny_task), _summary(), accuracy=0.3)
+    assert "Rescaling" in hint and "0..255" in hint
+    assert feedback.hints(_raw_pixels(tiny_task), _summary(has_rescaling=True), accuracy=0.3) == []
+
+
+def test_linear_multiclass_head_mentions_from_logits(tiny_task: TaskSpec) -> None:
+    (hint,) = feedback.hints(tiny_task, _summary(last_activation="linear"), accuracy=0.95)
+    assert "from_logits=True" in hint
+
+
+def test_sigmoid_head_on_a_multiclass_task(tiny_task: TaskSpec) -> None:
+    (hint,) = feedback.hints(tiny_task, _summary(last_activation="sigmoid"), accuracy=0.5)
+    assert "sigmoid on a 4-class task" in hint and "softmax" in hint
+
+
+def test_far_more_parameters_than_needed(tiny_task: TaskSpec) -> None:
+    (hint,) = feedback.hints(tiny_task, _summary(n_params=90_000), accuracy=0.95)
+    assert "90,000 parameters" in hint and "90%" in hint
+
+
+def test_overfitting_names_both_accuracies(tiny_task: TaskSpec) -> None:
+    (hint,) = feedback.hints(tiny_task, _summary(), accuracy=0.70, train_accuracy=0.99)
+    assert "99.0% on training images" in hint and "70.0% held out" in hint
+    assert feedback.hints(tiny_task, _summary(), accuracy=0.90, train_accuracy=0.95) == []
+
+
+def test_train_sample_is_fixed_and_from_the_training_split(tiny_task: TaskSpec) -> None:
+    first = feedback.train_sample(tiny_task, size=10)
+    again = feedback.train_sample(tiny_task, size=10)
+    assert first is not None and again is not None
+    assert first.indices.tolist() == again.indices.tolist() and len(first.indices) == 10
+    assert first.inputs.shape == (10, 28, 28, 1) and first.inputs.max() <= 1.0
+
+
+class _ShiftedTest(TinySource):
+    """Train split as tiny; the held-out split labels each pixel column one class later."""
+
+    def load(self, split: str, *, on_progress: Any = None) -> Dataset:
+        data = super().load(split)
+        if split == "train":
+            return data
+        labels = ((data.labels + 1) % 4).astype(np.uint8)
+        return Dataset(data.images, labels, NAMES, fingerprint(data.images, labels), "memory")
+
+
+@pytest.mark.slow
+def test_grading_reports_train_vs_heldout_and_flags_overfitting(
+    tiny_task: TaskSpec, pixel_model: ModelFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(datasets.DATASETS, "tiny", _ShiftedTest())
+    result = grade(tiny_task, pixel_model())
+    assert result.value == 0.0 and result.train_value == 1.0
+    assert result.train_mistakes == []
+    assert any(h.startswith("Overfitting: 100.0% on training images") for h in result.hints)
+
+
+@pytest.mark.slow
+def test_grading_keeps_training_mistakes_and_logit_hint(
+    tiny_task: TaskSpec, pixel_model: ModelFactory
+) -> None:
+    result = grade(tiny_task, pixel_model(activation="linear", permute=(0, 1, 3, 2)))
+    assert result.train_value == pytest.approx(0.5) and result.value == pytest.approx(0.5)
+    index, true, predicted = result.train_mistakes[0]
+    assert (true, predicted) in {(2, 3), (3, 2)}
+    train = datasets.load("tiny", "train")
+    assert train.labels[index] == true  # an index into the training split
+    assert any("from_logits=True" in h for h in result.hints)
