@@ -100,6 +100,10 @@ def _predict(fd: int) -> int:
     import numpy as np
     import tensorflow as tf
 
+    if request.get("threads"):
+        tf.config.threading.set_intra_op_parallelism_threads(request["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(request["threads"])
+
     reply["versions"] = {
         "tensorflow": tf.__version__,
         "keras": keras.__version__,

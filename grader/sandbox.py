@@ -51,6 +51,9 @@ class Limits:
     """RLIMIT_NOFILE."""
     file_size_mb: int = 256
     """Largest file the child may write (RLIMIT_FSIZE)."""
+    threads: int = 0
+    """TensorFlow intra/inter-op threads in the child; 0 keeps TensorFlow's default (all cores).
+    Parallel batches give each child its share of the cores instead of oversubscribing them."""
 
 
 @dataclass
@@ -170,6 +173,7 @@ def predict(
         "inputs": str(inputs_path),
         "input_shape": list(inputs.shape[1:]),
         "batch_size": BATCH_SIZE,
+        "threads": limits.threads,
     }
     read_fd, write_fd = os.pipe()
     log_path = root / "tmp" / "child.log"

@@ -1,0 +1,111 @@
+"""``grade batch --backend ray``: the same per-submission sandboxed grading, as Ray tasks.
+
+Install with ``pip install 'grader[cluster]'`` on the head and on every node. Each
+submission becomes one Ray task that writes the model's bytes into a private folder on
+whichever node runs it and calls :func:`grader.batch.grade_submission` there, so every
+model is still loaded in its own sandboxed child on that node. The held-out split travels
+once through Ray's object store (``ray.put``), so nodes need neither the submissions folder
+nor the dataset, only the grader and TensorFlow.
+
+``address=None`` starts a local Ray runtime with ``workers`` CPUs; ``"auto"`` or
+``"ray://head:10001"`` joins an existing cluster.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from grader import datasets
+from grader.batch import Graded, Submission, grade_submission
+from grader.errors import GraderError
+from grader.sandbox import Limits
+from grader.tasks import TaskSpec
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise GraderError(
+            "--backend ray needs Ray: pip install 'grader[cluster]' (on every node)"
+        ) from None
+    return ray
+
+
+def grade_remote(
+    task: TaskSpec,
+    student: str,
+    name: str | None,
+    data: bytes | None,
+    problem: str | None,
+    heldout: datasets.Dataset,
+    limits: Limits,
+) -> Any:
+    """The body of one Ray task: rebuild the submission on this node and grade it."""
+    if data is None or name is None:
+        return grade_submission(task, Submission(student, None, problem), heldout, limits)
+    with tempfile.TemporaryDirectory(prefix="grader-ray-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        result = grade_submission(task, Submission(student, path), heldout, limits)
+    return result
+
+
+def grade_on_ray(
+    task: TaskSpec,
+    todo: list[Submission],
+    heldout: datasets.Dataset,
+    limits: Limits,
+    workers: int,
+    address: str | None,
+) -> Iterator[Graded]:
+    """Grade ``todo`` as Ray tasks (one CPU each), yielding records as they finish."""
+    ray = _ray()
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=0)(grade_remote)
+        heldout_ref = ray.put(heldout)
+        pending: dict[Any, Submission] = {}
+        for sub in todo:
+            name, data, problem = None, None, sub.problem
+            if sub.path is not None:
+                try:
+                    name, data = sub.path.name, sub.path.read_bytes()
+                except OSError as err:
+                    problem = f"cannot read {sub.path.name}: {err.strerror}"
+            ref = remote.remote(task, sub.student, name, data, problem, heldout_ref, limits)
+            pending[ref] = sub
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            sub = pending.pop(ready[0])
+            yield Graded(sub.student, _fetch(ray, ready[0], task, sub))
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _fetch(ray: Any, ref: Any, task: TaskSpec, sub: Submission) -> Any:
+    from grader.results import Result
+
+    try:
+        result = ray.get(ref)
+    except Exception as err:  # a lost node or task must not stop the batch
+        return Result(
+            task=task.id,
+            task_version=task.version,
+            status="error",
+            message=f"the Ray task failed: {type(err).__name__}: {str(err)[:200]}",
+            threshold=task.grading.threshold,
+            model_path=str(sub.path) if sub.path else None,
+        )
+    assert isinstance(result, Result)
+    result_path = str(sub.path) if sub.path else None
+    return Result.from_dict({**result.to_dict(), "model_path": result_path})

@@ -1,0 +1,161 @@
+"""Batch exports, all drawn from the Result records: gradebook CSV, JSON, JUnit XML, Gradescope.
+
+Written into the batch's output folder:
+
+- ``gradebook.csv``: one row per student (student, status, score, value, threshold, margin,
+  model_sha256, elapsed_s, message).
+- ``results.json``: a JSON array of Result records (schema 1), each with ``student`` first.
+- ``junit.xml``: one ``<testcase>`` per student; ``fail``/``invalid``/``timeout`` are
+  failures, ``error`` (the grader could not grade) is an error. CI systems read this.
+- ``gradescope/<student>/results.json``: Gradescope's autograder format,
+  ``{"score", "max_score", "output", "tests": [{"name", "score", "max_score", "status",
+  "output"}]}`` with score = the task score (0..5) and max_score = 5.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grader.results import Result
+
+if TYPE_CHECKING:
+    from grader.batch import Graded
+    from grader.tasks import TaskSpec
+
+MAX_SCORE = 5
+CSV_FIELDS = (
+    "student",
+    "status",
+    "score",
+    "value",
+    "threshold",
+    "margin",
+    "model_sha256",
+    "elapsed_s",
+    "message",
+)
+
+
+def write_all(graded: list[Graded], out: Path, task: TaskSpec) -> list[Path]:
+    """Write every export into ``out``; return the paths written."""
+    paths = [
+        write_csv(graded, out / "gradebook.csv"),
+        write_json(graded, out / "results.json"),
+        write_junit(graded, out / "junit.xml", task.id),
+    ]
+    for g in graded:
+        paths.append(write_gradescope(g.result, out / "gradescope" / g.student / "results.json"))
+    return paths
+
+
+def write_csv(graded: list[Graded], path: Path) -> Path:
+    """The gradebook: one row per student."""
+    with _atomic(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for g in graded:
+            row = {k: getattr(g.result, k) for k in CSV_FIELDS if k != "student"}
+            writer.writerow({"student": g.student, **row})
+    return path
+
+
+def write_json(graded: list[Graded], path: Path) -> Path:
+    """A JSON array of Result records, each with ``student`` first."""
+    text = json.dumps([g.to_dict() for g in graded], indent=1, allow_nan=False)
+    with _atomic(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
+    """JUnit XML: one testcase per student, so any CI shows the cohort as a test report."""
+    failures = sum(g.result.status in ("fail", "invalid", "timeout") for g in graded)
+    errors = sum(g.result.status == "error" for g in graded)
+    total_time = sum(g.result.elapsed_s for g in graded)
+    suite = ET.Element(
+        "testsuite",
+        name=f"grade {task_id}",
+        tests=str(len(graded)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{total_time:.3f}",
+    )
+    for g in graded:
+        r = g.result
+        case = ET.SubElement(
+            suite, "testcase", classname=task_id, name=g.student, time=f"{r.elapsed_s:.3f}"
+        )
+        if r.status == "error":
+            ET.SubElement(case, "error", message=r.message, type="error")
+        elif r.status != "pass":
+            ET.SubElement(case, "failure", message=r.message, type=r.status)
+        ET.SubElement(case, "system-out").text = _summary_line(r)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    with _atomic(path) as tmp:
+        ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def gradescope(result: Result) -> dict[str, Any]:
+    """One submission in Gradescope's ``results.json`` format."""
+    tests: list[dict[str, Any]] = [
+        {
+            "name": f"{result.task}: held-out {result.metric} reaches the pass mark",
+            "score": result.score,
+            "max_score": MAX_SCORE,
+            "status": "passed" if result.passed else "failed",
+            "output": result.message,
+        }
+    ]
+    for c in result.per_class:
+        tests.append(
+            {
+                "name": f"class {c.label} ({c.name}) accuracy",
+                "score": 0,
+                "max_score": 0,
+                "status": "passed" if c.accuracy >= (result.threshold or 0.0) else "failed",
+                "output": f"{c.accuracy:.2%} of {c.support} held-out images",
+            }
+        )
+    return {
+        "score": result.score,
+        "max_score": MAX_SCORE,
+        "output": _summary_line(result),
+        "tests": tests,
+    }
+
+
+def write_gradescope(result: Result, path: Path) -> Path:
+    """Write Gradescope's ``results.json`` for one submission (the folder is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _atomic(path) as tmp:
+        tmp.write_text(json.dumps(gradescope(result), indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _summary_line(result: Result) -> str:
+    return f"{result.status.upper()} {result.score}/{MAX_SCORE}: {result.message}"
+
+
+class _atomic:
+    """Write to ``path.tmp`` and rename over ``path``, so a crash never leaves half a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

@@ -1,0 +1,259 @@
+"""``grade validate``: prove a task cannot ship broken.
+
+Checks per task, in order (a check that cannot run is ``skip`` or ``error``):
+
+1. spec: task.toml loads (schema, tiers strictly increasing, threshold within the tiers).
+2. files: prompt.md, starter.py and reference.py exist.
+3. dataset: the held-out split loads, has the task's class count, and its fingerprint is
+   stable across two loads (and equals the one task.toml records, when it records one).
+4. prompt: prompt.md states the input contract (input shape and pixel scale).
+5. baseline: always answering the majority class fails, so the pass mark means something.
+6. starter: trained in the sandbox, its model fails.            (skipped by ``--fast``)
+7. reference: trained in the sandbox ``runs`` times, it passes every time with margin.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from grader import datasets
+from grader.errors import DatasetError, GraderError, SpecError, SubmissionError, UnknownTaskError
+from grader.results import Result
+from grader.tasks import TaskSpec, load_task, task_ids, tasks_dir
+
+MARGIN = 0.005
+"""The reference must clear the pass mark by at least half a point."""
+
+CheckStatus = Literal["ok", "fail", "error", "skip"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the validation table."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+
+
+@dataclass
+class TaskValidation:
+    """Every check run on one task."""
+
+    task_id: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 every check passed, 1 a check failed, 2 a check could not run."""
+        statuses = {c.status for c in self.checks}
+        return 2 if "error" in statuses else 1 if "fail" in statuses else 0
+
+
+def validate(
+    task_list: list[str] | None = None,
+    *,
+    fast: bool = False,
+    runs: int = 1,
+    folder: Path | None = None,
+) -> list[TaskValidation]:
+    """Validate the named tasks (all of the catalogue when none is named)."""
+    folder = folder or tasks_dir()
+    ids = task_list or task_ids(folder)
+    if not ids:
+        raise GraderError(f"No tasks to validate in {folder}; create one with `grade new ID`.")
+    return [validate_task(i, fast=fast, runs=runs, folder=folder) for i in ids]
+
+
+def validate_task(
+    task_id: str, *, fast: bool = False, runs: int = 1, folder: Path | None = None
+) -> TaskValidation:
+    """Run every check on one task; an unknown id is a ``spec`` check that could not run."""
+    rep = TaskValidation(task_id)
+    add = rep.checks.append
+    try:
+        spec = load_task(task_id, folder)
+    except SpecError as err:
+        add(Check("spec", "fail", str(err)))
+        return rep
+    except UnknownTaskError as err:
+        add(Check("spec", "error", str(err)))
+        return rep
+    g = spec.grading
+    add(
+        Check(
+            "spec",
+            "ok",
+            f"schema ok; tiers {list(g.score_tiers)} increase; "
+            f"pass mark {g.threshold:.0%} reachable",
+        )
+    )
+    missing = [
+        p.name
+        for p in (spec.prompt_path, spec.starter_path, spec.reference_path)
+        if not p.is_file()
+    ]
+    add(
+        Check("files", "fail", f"missing {', '.join(missing)}")
+        if missing
+        else Check("files", "ok", "prompt.md, starter.py, reference.py")
+    )
+    heldout = _dataset_check(spec, add)
+    add(_prompt_check(spec))
+    if heldout is None:
+        add(Check("baseline", "skip", "needs the dataset"))
+    else:
+        add(_baseline_check(spec, heldout))
+    if fast:
+        add(Check("starter fails", "skip", "--fast"))
+        add(Check("reference passes", "skip", "--fast"))
+    elif heldout is None:
+        add(Check("starter fails", "skip", "needs the dataset"))
+        add(Check("reference passes", "skip", "needs the dataset"))
+    else:
+        add(_starter_check(spec, heldout))
+        add(_reference_check(spec, heldout, runs))
+    return rep
+
+
+def _dataset_check(spec: TaskSpec, add: Callable[[Check], None]) -> datasets.Dataset | None:
+    name, split = spec.dataset.name, spec.dataset.heldout
+    try:
+        first = datasets.load(name, split)
+        again = datasets.load(name, split)
+    except DatasetError as err:
+        add(Check("dataset", "error", str(err)))
+        return None
+    recorded = getattr(spec.dataset, "fingerprint", None) or getattr(spec.dataset, "sha256", None)
+    detail = f"{name}/{split}: {len(first):,} images, sha256 {first.sha256[:12]}"
+    if first.sha256 != again.sha256:
+        add(Check("dataset", "fail", f"{detail} changes between loads ({again.sha256[:12]})"))
+    elif recorded and recorded != first.sha256:
+        add(Check("dataset", "fail", f"{detail} differs from task.toml's {str(recorded)[:12]}"))
+    elif len(first.class_names) != spec.model.classes:
+        add(
+            Check(
+                "dataset",
+                "fail",
+                f"{detail} has {len(first.class_names)} classes, "
+                f"task.toml says {spec.model.classes}",
+            )
+        )
+    else:
+        add(Check("dataset", "ok", detail + (" = task.toml" if recorded else " (stable)")))
+    return first
+
+
+_SCALE_WORDS = {
+    "0-1": ("0-1", "0\u20131", "0..1", "0 to 1", "/ 255", "/255", "divided by 255"),
+    "0-255": ("0-255", "0\u2013255", "0..255", "0 to 255", "raw"),
+}
+
+
+def _prompt_check(spec: TaskSpec) -> Check:
+    try:
+        text = spec.prompt_path.read_text(encoding="utf-8")
+    except OSError:
+        return Check("prompt", "fail", "prompt.md is missing")
+    flat = re.sub(r"\s+", "", text).lower()
+    dims = [str(d) for d in spec.model.input_shape]
+    shape_forms = {",".join(dims), "x".join(dims[:2]), "\u00d7".join(dims[:2])}
+    has_shape = any(form in flat for form in shape_forms)
+    has_scale = any(re.sub(r"\s+", "", w) in flat for w in _SCALE_WORDS[spec.model.input_scale])
+    missing = [
+        what for what, ok in (("input shape", has_shape), ("pixel scale", has_scale)) if not ok
+    ]
+    shape = tuple(spec.model.input_shape)
+    if missing:
+        return Check(
+            "prompt",
+            "fail",
+            f"prompt.md does not state the {' or '.join(missing)} "
+            f"(input {shape}, pixels {spec.model.input_scale})",
+        )
+    return Check("prompt", "ok", f"states input {shape} and pixels {spec.model.input_scale}")
+
+
+def _baseline_check(spec: TaskSpec, heldout: datasets.Dataset) -> Check:
+    import numpy as np
+
+    counts = np.bincount(heldout.labels.astype(np.int64), minlength=spec.model.classes)
+    majority = float(counts.max() / counts.sum())
+    detail = f"majority class scores {majority:.2%} vs pass mark {spec.grading.threshold:.0%}"
+    return Check("baseline", "ok" if majority < spec.grading.threshold else "fail", detail)
+
+
+def _starter_check(spec: TaskSpec, heldout: datasets.Dataset) -> Check:
+    try:
+        result = _train_and_grade(spec, spec.starter_path, heldout)
+    except SubmissionError as err:
+        return Check("starter fails", "fail", f"the starter must run and save a model: {err}")
+    except GraderError as err:
+        return Check("starter fails", "error", f"could not train the starter: {err}")
+    if result.status == "pass":
+        return Check("starter fails", "fail", f"the starter passes: {result.message}")
+    return Check("starter fails", "ok", f"{result.status}: {result.message}")
+
+
+def _reference_check(spec: TaskSpec, heldout: datasets.Dataset, runs: int) -> Check:
+    margins: list[str] = []
+    for run in range(1, max(1, runs) + 1):
+        try:
+            result = _train_and_grade(spec, spec.reference_path, heldout)
+        except GraderError as err:
+            return Check("reference passes", "fail", f"run {run}: {err}")
+        margin = result.margin if result.margin is not None else float("-inf")
+        if result.status != "pass" or margin < MARGIN:
+            return Check(
+                "reference passes",
+                "fail",
+                f"run {run}: {result.status}: {result.message} (needs +{MARGIN:.1%})",
+            )
+        margins.append(f"{margin * 100:+.2f}")
+    return Check(
+        "reference passes",
+        "ok",
+        f"{len(margins)}/{len(margins)} runs pass, margins {', '.join(margins)} points",
+    )
+
+
+def _train_and_grade(spec: TaskSpec, script: Path, heldout: datasets.Dataset) -> Result:
+    """Run ``script`` sandboxed as a learner's solution.py would be, then grade its model."""
+    from grader.errors import ModelNotFoundError
+    from grader.grading import grade
+    from grader.sandbox import private_dir, run_script
+    from grader.training import training_limits
+    from grader.workspace import MODEL_NAMES
+
+    if not script.is_file():
+        raise ModelNotFoundError(f"no {script.name} in {spec.folder}")
+    env: dict[str, str] = {}
+    try:
+        train = datasets.load(spec.dataset.name, "train")
+        if Path(train.source).is_dir():
+            env["GRADER_DATA"] = train.source
+    except DatasetError:
+        pass  # a script that needs no training data (or finds its own) may still run
+    with private_dir() as root, tempfile.TemporaryDirectory(prefix="grader-validate-") as keep:
+        work = root / "work"
+        shutil.copyfile(script, work / "solution.py")
+        outcome = run_script(work / "solution.py", root, training_limits(spec), env=env)
+        if outcome.timed_out:
+            raise SubmissionError(f"{script.name} ran past the task's time limit")
+        if outcome.returncode != 0:
+            last = outcome.log_tail.strip().splitlines()[-1:] or ["no output"]
+            raise SubmissionError(
+                f"{script.name} failed (exit {outcome.returncode}): {last[0][:200]}"
+            )
+        saved = next((work / n for n in MODEL_NAMES if (work / n).is_file()), None)
+        if saved is None:
+            raise ModelNotFoundError(f"{script.name} saved no model.keras next to itself")
+        model = Path(keep) / saved.name
+        shutil.copyfile(saved, model)
+        return grade(spec, model, heldout=heldout)

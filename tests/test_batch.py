@@ -1,0 +1,187 @@
+"""``grade batch``: discovery of a messy submissions folder, parallel grading, resume, Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.batch import Graded, discover, run_batch, summarize
+from grader.cli import app
+from grader.errors import WorkspaceError
+from grader.results import Result
+from grader.tasks import TaskSpec
+from tests.conftest import ModelFactory
+
+
+def _problems(folder: Path) -> dict[str, str | None]:
+    return {s.student: s.problem for s in discover(folder)}
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    """A folder with one good entry per layout and one of every kind of bad entry."""
+    subs = tmp_path / "subs"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "alice" / "model.keras").write_bytes(b"x")
+    (subs / "bob.h5").write_bytes(b"x")
+    (subs / "empty").mkdir()
+    (subs / "mixed").mkdir()
+    (subs / "mixed" / "model.keras").write_bytes(b"x")
+    (subs / "mixed" / "model.h5").write_bytes(b"x")
+    (subs / "dup").mkdir()
+    (subs / "dup" / "model.keras").write_bytes(b"x")
+    (subs / "dup.keras").write_bytes(b"x")
+    (subs / "notes.txt").write_text("hi")
+    outside = tmp_path / "x"
+    outside.mkdir()
+    (outside / "model.keras").write_bytes(b"x")
+    (subs / "escape").symlink_to(Path("..") / "x")
+    (subs / ".DS_Store").write_bytes(b"")
+    return subs
+
+
+def test_discovery_reports_each_bad_entry_and_keeps_the_good_ones(messy: Path) -> None:
+    problems = _problems(messy)
+    assert problems["alice"] is None and problems["bob"] is None
+    assert "no model file" in str(problems["empty"])
+    assert "several model files" in str(problems["mixed"])
+    assert "duplicate submissions for dup" in str(problems["dup"])
+    assert "not a .keras or .h5" in str(problems["notes"])
+    assert "links outside" in str(problems["escape"])
+    assert ".DS_Store" not in problems and "" not in problems
+
+
+def test_unsafe_student_names_are_refused(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "-rf.keras").write_bytes(b"x")
+    (subs / "ok name.keras").write_bytes(b"x")
+    problems = _problems(subs)
+    assert all("unsafe student name" in str(p) for p in problems.values())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_model_is_refused(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "eve.keras").write_bytes(b"x")
+    (subs / "eve.keras").chmod(0)
+    assert "cannot read" in str(_problems(subs)["eve"])
+
+
+def test_empty_submissions_folder_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="No submissions"):
+        discover(tmp_path)
+
+
+def test_cli_batch_of_only_refused_entries_grades_each_and_writes_exports(
+    workspace: Path, messy: Path, tmp_path: Path
+) -> None:
+    """No child is needed: every entry is refused before loading, none stops the rest."""
+    out = tmp_path / "grades"
+    done = CliRunner().invoke(app, ["batch", "tiny01", str(messy), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    records = json.loads((out / "results.json").read_text())
+    by_student = {r["student"]: r for r in records}
+    assert set(by_student) == {"alice", "bob", "dup", "empty", "escape", "mixed", "notes"}
+    assert {r["status"] for r in records} == {"invalid"}
+    assert (out / "gradebook.csv").is_file() and (out / "junit.xml").is_file()
+    assert "pass rate" in done.output and "0%" in done.output
+
+
+def test_unknown_backend_is_a_usage_error(workspace: Path, messy: Path) -> None:
+    done = CliRunner().invoke(app, ["batch", "tiny01", str(messy), "--backend", "spark"])
+    assert done.exit_code == 2 and "--backend must be local or ray" in done.output
+
+
+def test_summary_counts_pass_rate_scores_and_groups_reasons() -> None:
+    def r(status: str, score: int, message: str) -> Graded:
+        return Graded("s", Result(task="t", status=status, message=message, score=score))  # type: ignore[arg-type]
+
+    s = summarize(
+        [
+            r("pass", 5, "ok"),
+            r("fail", 2, "75.00% is below the 90% pass mark (-15.00 points)"),
+            r("fail", 1, "60.00% is below the 90% pass mark (-30.00 points)"),
+            r("invalid", 0, "model.h5 has 12 layers over the limit"),
+            r("invalid", 0, "model.h5 has 7 layers over the limit"),
+        ]
+    )
+    assert s.total == 5 and s.pass_rate == 0.2
+    assert s.scores == {0: 2, 1: 1, 2: 1, 3: 0, 4: 0, 5: 1}
+    assert s.reasons == [
+        ("below the pass mark", 2),
+        ("model.h5 has N layers over the limit", 2),
+    ]
+
+
+@pytest.fixture
+def cohort(tmp_path: Path, pixel_model: ModelFactory) -> Path:
+    """Four students: one passes, one fails, one saved garbage, one had no model."""
+    subs = tmp_path / "cohort"
+    subs.mkdir()
+    shutil.move(pixel_model("p.keras"), subs / "passes.keras")
+    (subs / "fails").mkdir()
+    shutil.move(pixel_model("f.keras", permute=(0, 1, 2, 0)), subs / "fails" / "model.keras")
+    (subs / "garbage.keras").write_bytes(b"not a zip")
+    (subs / "nomodel").mkdir()
+    return subs
+
+
+@pytest.mark.slow
+def test_batch_grades_in_parallel_then_resumes_without_regrading(
+    tiny_task: TaskSpec, cohort: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "grades"
+    started: list[int] = []
+    outcome = run_batch(tiny_task, cohort, out=out, workers=2, on_start=started.append)
+    status = {g.student: g.result.status for g in outcome.graded}
+    assert status == {"fails": "fail", "garbage": "invalid", "nomodel": "invalid", "passes": "pass"}
+    assert started == [4] and outcome.exit_code == 0
+    passed = next(g.result for g in outcome.graded if g.student == "passes")
+    assert passed.value == 1.0 and passed.score == 5
+
+    # Re-run: every model already graded (same sha256, garbage too) is skipped; a changed one
+    # is graded again.
+    shutil.copyfile(cohort / "passes.keras", cohort / "fails" / "model.keras")
+    again = run_batch(tiny_task, cohort, out=out, workers=2, on_start=started.append)
+    assert started[-1] == 2  # fails (changed) and nomodel (nothing to hash) are graded again
+    status = {g.student: g.result.status for g in again.graded}
+    assert status["fails"] == "pass"
+    resumed = {g.student for g in again.graded if g.resumed}
+    assert resumed == {"passes", "garbage"}
+    lines = (out / "index.jsonl").read_text().splitlines()
+    assert len(lines) == 6
+
+
+@pytest.mark.slow
+def test_a_submission_past_its_timeout_is_stopped_and_recorded(
+    tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path
+) -> None:
+    subs = tmp_path / "slow"
+    subs.mkdir()
+    shutil.move(pixel_model(), subs / "sam.keras")
+    outcome = run_batch(tiny_task, subs, out=tmp_path / "g", timeout_s=0.3)
+    assert [g.result.status for g in outcome.graded] == ["timeout"]
+    assert "longer than" in outcome.graded[0].result.message
+
+
+@pytest.mark.slow
+def test_ray_backend_grades_the_same_way_on_a_local_runtime(
+    tiny_task: TaskSpec, cohort: Path, tmp_path: Path
+) -> None:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        outcome = run_batch(tiny_task, cohort, out=tmp_path / "g", workers=2, backend="ray")
+    finally:
+        ray.shutdown()
+    status = {g.student: g.result.status for g in outcome.graded}
+    assert status == {"fails": "fail", "garbage": "invalid", "nomodel": "invalid", "passes": "pass"}
+    passed = next(g.result for g in outcome.graded if g.student == "passes")
+    assert passed.value == 1.0 and passed.model_path == str(cohort / "passes.keras")

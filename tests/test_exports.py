@@ -1,0 +1,86 @@
+"""Batch exports: gradebook CSV, JSON array, JUnit XML and Gradescope results.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from grader.batch import Graded
+from grader.exports import gradescope, write_all
+from grader.results import ClassScore, Result
+from grader.tasks import TaskSpec
+
+
+def _result(status: str, score: int = 0, value: float | None = None) -> Result:
+    return Result(
+        task="tiny01",
+        status=status,  # type: ignore[arg-type]
+        message=f"{status} message",
+        value=value,
+        threshold=0.9,
+        margin=None if value is None else value - 0.9,
+        score=score,
+        per_class=[ClassScore(0, "zero", 1.0, 25), ClassScore(1, "one", 0.5, 25)],
+        model_sha256="ab" * 32,
+        elapsed_s=1.5,
+    )
+
+
+@pytest.fixture
+def cohort() -> list[Graded]:
+    return [
+        Graded("alice", _result("pass", 5, 1.0)),
+        Graded("bob", _result("fail", 2, 0.75)),
+        Graded("carol", _result("invalid")),
+        Graded("dave", _result("error")),
+    ]
+
+
+def test_every_export_is_written_with_one_entry_per_student(
+    cohort: list[Graded], tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    paths = write_all(cohort, tmp_path, tiny_task)
+    assert (tmp_path / "gradebook.csv") in paths
+    rows = list(csv.DictReader((tmp_path / "gradebook.csv").open()))
+    assert [(r["student"], r["status"], r["score"]) for r in rows] == [
+        ("alice", "pass", "5"),
+        ("bob", "fail", "2"),
+        ("carol", "invalid", "0"),
+        ("dave", "error", "0"),
+    ]
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert [r["student"] for r in records] == ["alice", "bob", "carol", "dave"]
+    rebuilt = Result.from_dict({k: v for k, v in records[1].items() if k != "student"})
+    assert rebuilt == cohort[1].result
+    for student in ("alice", "bob", "carol", "dave"):
+        assert (tmp_path / "gradescope" / student / "results.json").is_file()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_junit_marks_non_passing_as_failures_and_grader_errors_as_errors(
+    cohort: list[Graded], tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    write_all(cohort, tmp_path, tiny_task)
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "2", "1")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert cases["alice"].find("failure") is None and cases["alice"].find("error") is None
+    bob_failure = cases["bob"].find("failure")
+    assert bob_failure is not None and bob_failure.get("message") == "fail message"
+    assert cases["dave"].find("error") is not None
+
+
+def test_gradescope_record_has_score_out_of_five_and_a_test_per_class() -> None:
+    record = gradescope(_result("fail", 2, 0.75))
+    assert record["score"] == 2 and record["max_score"] == 5
+    assert set(record) == {"score", "max_score", "output", "tests"}
+    main, *per_class = record["tests"]
+    assert main["status"] == "failed" and main["score"] == 2 and main["max_score"] == 5
+    assert [t["status"] for t in per_class] == ["passed", "failed"]
+    assert all(t["max_score"] == 0 for t in per_class)
+    json.dumps(record)  # Gradescope reads it as JSON

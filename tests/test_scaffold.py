@@ -1,0 +1,74 @@
+"""``grade new``: a scaffolded task loads, validates once its reference is filled, and never
+overwrites anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from grader.cli import app
+from grader.errors import WorkspaceError
+from grader.scaffold import new_task
+from grader.tasks import load_task
+from grader.validate import validate_task
+from tests.test_validate import PIXEL_REFERENCE
+
+
+def test_new_task_takes_shape_and_classes_from_the_dataset_and_loads(workspace: Path) -> None:
+    folder, notes = new_task("task07", dataset="tiny", title="Bright pixels")
+    assert notes == []
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "prompt.md",
+        "reference.py",
+        "starter.py",
+        "task.toml",
+    ]
+    spec = load_task("task07")
+    assert spec.model.input_shape == (28, 28, 1) and spec.model.classes == 4
+    assert spec.title == "Bright pixels" and spec.dataset.name == "tiny"
+    toml = (folder / "task.toml").read_text()
+    assert all(
+        f"{key} = " in toml and "#" in line
+        for key in ("threshold", "max_params")
+        for line in toml.splitlines()
+        if line.startswith(key)
+    )
+
+
+def test_scaffold_passes_fast_validation_as_written(workspace: Path) -> None:
+    new_task("task07", dataset="tiny", classes=4)
+    rep = validate_task("task07", fast=True)
+    assert rep.exit_code == 0, rep.checks
+
+
+def test_unknown_dataset_is_scaffolded_with_a_note(workspace: Path) -> None:
+    _, notes = new_task("task08", dataset="not_yet_registered", classes=3)
+    assert len(notes) == 1 and "not_yet_registered" in notes[0]
+    assert load_task("task08").model.classes == 3
+
+
+@pytest.mark.parametrize("bad", ["Task7", "../x", "t", "7task", "a b"])
+def test_bad_ids_are_refused(workspace: Path, bad: str) -> None:
+    with pytest.raises(WorkspaceError, match="not a task id"):
+        new_task(bad, dataset="tiny")
+
+
+def test_cli_refuses_an_existing_folder_in_one_line_and_keeps_it(workspace: Path) -> None:
+    toml = workspace / "tasks" / "tiny01" / "task.toml"
+    before = toml.read_text()
+    done = CliRunner().invoke(app, ["new", "tiny01", "--dataset", "tiny"])
+    assert done.exit_code == 2 and "already exists" in done.output
+    assert len(done.output.strip().splitlines()) == 1
+    assert toml.read_text() == before
+
+
+@pytest.mark.slow
+def test_filled_reference_makes_the_scaffold_validate(workspace: Path) -> None:
+    """The instructor's five minutes: grade new, fill reference.py, grade validate."""
+    done = CliRunner().invoke(app, ["new", "task07", "--dataset", "tiny", "--classes", "4"])
+    assert done.exit_code == 0, done.output
+    (workspace / "tasks" / "task07" / "reference.py").write_text(PIXEL_REFERENCE)
+    done = CliRunner().invoke(app, ["validate", "task07"])
+    assert done.exit_code == 0, done.output
