@@ -9,11 +9,15 @@ A solution loads its training data with::
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 import numpy as np
 
 from grader.datasets.base import Dataset, DatasetSource, ProgressCallback, fingerprint
+from grader.datasets.cifar10 import Cifar10
 from grader.datasets.fashion_mnist import FashionMnist
+from grader.datasets.mnist import Mnist
+from grader.datasets.shapes import SHAPES, SHAPES_BINARY
 from grader.errors import DatasetError
 
 __all__ = [
@@ -21,6 +25,7 @@ __all__ = [
     "Dataset",
     "DatasetSource",
     "ProgressCallback",
+    "export_train",
     "fingerprint",
     "get_source",
     "load",
@@ -29,6 +34,10 @@ __all__ = [
 
 DATASETS: dict[str, DatasetSource] = {
     "fashion_mnist": FashionMnist(),
+    "mnist": Mnist(),
+    "cifar10": Cifar10(),
+    "shapes": SHAPES,
+    "shapes_binary": SHAPES_BINARY,
 }
 """Dataset name -> source."""
 
@@ -54,6 +63,17 @@ def load(name: str, split: str, *, on_progress: ProgressCallback | None = None) 
             f"Dataset '{name}' has no split '{split}'; use one of: {', '.join(source.splits)}."
         )
     return source.load(split, on_progress=on_progress)
+
+
+def export_train(name: str, dest: str | Path) -> Path:
+    """Write dataset ``name``'s train split as class folders of PNGs under ``dest``.
+
+    The layout ``keras.utils.image_dataset_from_directory(dest)`` reads; class folders
+    sort in label order. Writing the same data again is a no-op.
+    """
+    from grader.datasets.folders import write_image_folders
+
+    return write_image_folders(load(name, "train"), Path(dest))
 
 
 def load_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
