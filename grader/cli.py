@@ -314,13 +314,19 @@ def validate(
     runs: Annotated[
         int, typer.Option(min=1, help="Train the reference this many times; all must pass.")
     ] = 1,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="Skip, not fail, tasks whose data must be downloaded first (CI)."
+        ),
+    ] = False,
 ) -> None:
     """Check tasks: spec, data, prompt, baseline fails, starter fails, reference passes."""
     from grader import report
     from grader import validate as core
 
     try:
-        reports = core.validate(task_ids, fast=fast, runs=runs)
+        reports = core.validate(task_ids, fast=fast, runs=runs, offline=offline)
     except GraderError as err:
         raise _fail(err) from None
     report.show_validation(reports)

@@ -122,3 +122,24 @@ def test_a_reference_that_fails_fails_validation(task_dir: Path) -> None:
     assert "fail" in rep.checks[-1].detail
     starter = next(c for c in rep.checks if c.name == "starter fails")
     assert starter.status == "fail" and "exit 3" in starter.detail  # learners get a crash
+
+
+def test_offline_skips_tasks_whose_data_must_be_downloaded(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader import datasets
+    from grader.errors import DatasetMissingError
+
+    class Unreachable:
+        name, splits = "tiny", ("train", "test")
+
+        def load(self, split: str, *, on_progress: object = None) -> object:
+            raise DatasetMissingError("tiny must be downloaded first: no network")
+
+    monkeypatch.setitem(datasets.DATASETS, "tiny", Unreachable())
+    (workspace / "tasks" / "tiny01" / "prompt.md").write_text(GOOD_PROMPT)
+    online = validate_task("tiny01", fast=True)
+    offline = validate_task("tiny01", fast=True, offline=True)
+    assert online.exit_code == 2
+    assert offline.exit_code == 0
+    assert any(c.name == "dataset" and c.status == "skip" for c in offline.checks)
