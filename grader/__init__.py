@@ -3,6 +3,8 @@
 Importing this package never imports TensorFlow; only the sandboxed worker does.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from grader.errors import (
     ChecksumError,
     DatasetError,
@@ -18,8 +20,29 @@ from grader.errors import (
     UnknownTaskError,
     WorkspaceError,
 )
-from grader.results import ClassScore, Confusion, Result
-from grader.tasks import TaskSpec, load_task
+
+if TYPE_CHECKING:
+    from grader.results import ClassScore, Confusion, Result
+    from grader.tasks import TaskSpec, load_task
+
+# Loaded on first use: every `grade` command imports this package, and start-up has a budget.
+_LAZY = {
+    "ClassScore": "grader.results",
+    "Confusion": "grader.results",
+    "Result": "grader.results",
+    "TaskSpec": "grader.tasks",
+    "load_task": "grader.tasks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name not in _LAZY:
+        raise AttributeError(f"module 'grader' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "ChecksumError",

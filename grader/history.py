@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from grader.results import Result
 from grader.store import Attempt, Elapsed, Gradebook, gradebook_path, open_gradebook
+
+if TYPE_CHECKING:
+    from grader.results import Result
 
 
 def record(result: Result) -> Result:

@@ -108,9 +108,9 @@ def test_status_shows_running_clocks_with_time_left(
     assert clock["used_s"] == 570 and clock["left_s"] == 30 and clock["task_exists"]
     from rich.console import Console
 
-    from grader import report
+    from grader.report import practice
 
-    monkeypatch.setattr(report, "out", Console(force_terminal=True, color_system="standard"))
+    monkeypatch.setattr(practice, "out", Console(force_terminal=True, color_system="standard"))
     panel = runner.invoke(app, ["status"])
     assert "9:30 used" in panel.stdout and "\x1b[31m9:30 used" in panel.stdout  # red
 

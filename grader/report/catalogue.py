@@ -1,0 +1,91 @@
+"""The catalogue, one task's prompt and contract, and ``grade start``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from grader.tasks import TaskSpec
+
+from grader.report.console import (
+    note,
+    out,
+)
+
+
+def show_catalogue(tasks: list[TaskSpec], status: dict[str, str] | None = None) -> None:
+    """``grade list``: the catalogue as a course, with the candidate's status per task."""
+    table = Table(title="Tasks", box=box.SIMPLE_HEAD, title_justify="left")
+    for name, justify in (
+        ("id", "left"),
+        ("title", "left"),
+        ("category", "right"),
+        ("pass mark", "right"),
+        ("time", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    if status is not None:
+        table.add_column("status")
+    for t in tasks:
+        row = [
+            t.id,
+            t.title,
+            str(t.category),
+            f"{t.grading.threshold:.0%}",
+            f"{t.time_limit_minutes} min",
+        ]
+        if status is not None:
+            state = status.get(t.id, "not started")
+            style = "green" if state.startswith("passed") else "dim"
+            style = "yellow" if state.startswith("clock") else style
+            row.append(f"[{style}]{state}[/]")
+        table.add_row(*row)
+    if not tasks:
+        out.print("No tasks found. Set GRADER_TASKS or run grade from a folder that has tasks/.")
+        return
+    out.print(table)
+
+
+def show_task(task: TaskSpec) -> None:
+    """``grade show``: the prompt, then the contract the grader enforces."""
+    from rich.markdown import Markdown
+
+    if task.prompt_path.is_file():
+        out.print(Markdown(task.prompt_path.read_text(encoding="utf-8")))
+    contract = Table(
+        title=f"{task.id} contract", box=box.SIMPLE_HEAD, title_justify="left", show_header=False
+    )
+    contract.add_column(style="dim")
+    contract.add_column()
+    m, g = task.model, task.grading
+    rows = (
+        ("dataset", f"{task.dataset.name} (scored on its '{task.dataset.heldout}' split)"),
+        ("input shape", f"{m.input_shape}  (batch axis first, channels last)"),
+        ("pixel scale", "floats in 0..1" if m.input_scale == "0-1" else "raw 0..255 floats"),
+        ("classes", str(m.classes)),
+        ("pass mark", f"{g.metric} ≥ {g.threshold:.0%}"),
+        ("score tiers", "  ".join(f"{i}★ {t:.0%}" for i, t in enumerate(g.score_tiers, 1))),
+        ("time limit", f"{task.time_limit_minutes} minutes"),
+        ("limits", f"≤ {m.max_params:,} parameters, ≤ {m.max_file_mb:g} MB file"),
+        ("save as", f"solutions/{task.id}/model.keras (or model.h5)"),
+    )
+    for key, value in rows:
+        contract.add_row(key, value)
+    out.print(contract)
+
+
+def show_started(task: TaskSpec, solution: Path, copied: bool) -> None:
+    """``grade start``: where to write, and how to grade."""
+    if copied:
+        out.print(f"Copied the starter to [bold]{solution}[/bold].")
+    else:
+        note(f"{solution} already exists; kept it as it is.")
+    out.print(
+        f"Write [bold]solution_model()[/bold], run [bold]python {solution}[/bold] to save "
+        f"the model, then [bold]grade {task.id}[/bold]. "
+        f"Time limit: {task.time_limit_minutes} minutes."
+    )

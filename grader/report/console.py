@@ -1,0 +1,96 @@
+"""The two consoles and the one-line messages: results to stdout; errors, progress, notes to stderr.
+
+Keeping stdout for results alone is what lets ``--json`` print exactly one object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.text import Text
+
+if TYPE_CHECKING:
+    pass
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+STATUS_STYLE = {
+    "pass": ("PASS", "bold white on green"),
+    "fail": ("FAIL", "bold white on red"),
+    "invalid": ("INVALID", "bold white on red"),
+    "timeout": ("TIMEOUT", "bold white on red"),
+    "error": ("ERROR", "bold white on magenta"),
+}
+
+
+def error(message: str) -> None:
+    """One red line on stderr: what is wrong and what to do."""
+    err.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """A yellow line on stderr, for caveats that are not failures."""
+    err.print(Text(message, style="yellow"), soft_wrap=True)
+
+
+def info(message: str) -> None:
+    """A plain line on stdout."""
+    out.print(message, soft_wrap=True)
+
+
+def child_line(line: str) -> None:
+    """One line of the learner's solution output, streamed live to stderr."""
+    err.print(Text(f"│ {line}", style="dim"), soft_wrap=True)
+
+
+def print_json(text: str) -> None:
+    """Write raw JSON to stdout, untouched by rich."""
+    print(text, flush=True)
+
+
+@contextmanager
+def download_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A rich progress bar on stderr, exposed as the datasets' progress callback."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task_id = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task_id, completed=done, total=total)
+
+        yield update
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def fmt_minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def text_bar(value: float, width: int = 20) -> str:
+    filled = round(max(0.0, min(1.0, value)) * width)
+    return "█" * filled + "░" * (width - filled)

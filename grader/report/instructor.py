@@ -1,0 +1,123 @@
+"""Instructors' views: batch progress and summary, validation tables, scaffolding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from grader.batch import BatchOutcome, Graded
+    from grader.validate import TaskValidation
+
+from grader.report.console import (
+    STATUS_STYLE,
+    err,
+    note,
+    out,
+    text_bar,
+)
+
+
+@contextmanager
+def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable[[Graded], None]]]:
+    """A progress bar on stderr for ``grade batch``: (on_start(total), on_result(graded))."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task_id = bar.add_task(label, total=None, last="")
+
+        def on_start(total: int) -> None:
+            bar.update(task_id, total=total)
+
+        def on_result(graded: Graded) -> None:
+            if graded.resumed:
+                return
+            label, style = STATUS_STYLE[graded.result.status]
+            bar.update(task_id, advance=1, last=f"[{style}] {label} [/] {graded.student}")
+
+        yield on_start, on_result
+
+
+def show_batch(outcome: BatchOutcome) -> None:
+    """``grade batch``: pass rate, score distribution, common failure reasons, the exports."""
+    from grader.batch import summarize
+
+    s = summarize(outcome.graded)
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        title=f"{outcome.task.id}: {s.total} submissions",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column(style="dim")
+    table.add_column()
+    table.add_row("pass rate", Text(f"{s.pass_rate:.0%}  ({s.passed} of {s.total})", style="bold"))
+    table.add_row("statuses", "  ".join(f"{k} {v}" for k, v in sorted(s.by_status.items())))
+    most = max(s.scores.values()) or 1
+    for score, count in s.scores.items():
+        table.add_row(f"score {score}", f"{text_bar(count / most, 20)} {count}")
+    if s.resumed:
+        table.add_row("resumed", f"{s.resumed} already graded in an earlier run (same sha256)")
+    out.print(table)
+    if s.reasons:
+        reasons = Table(
+            box=box.SIMPLE_HEAD, title="Most common reasons for not passing", title_justify="left"
+        )
+        reasons.add_column("students", justify="right")
+        reasons.add_column("reason")
+        for text, count in s.reasons:
+            reasons.add_row(str(count), text)
+        out.print(reasons)
+    out.print(f"Wrote gradebook.csv, results.json, junit.xml and gradescope/ to {outcome.out}")
+
+
+_CHECK_STYLE = {
+    "ok": ("✓", "green"),
+    "fail": ("✗", "red"),
+    "error": ("!", "magenta"),
+    "skip": ("-", "dim"),
+}
+
+
+def show_validation(reports: list[TaskValidation]) -> None:
+    """``grade validate``: a table of checks per task."""
+    for rep in reports:
+        table = Table(title=rep.task_id, box=box.SIMPLE_HEAD, title_justify="left")
+        table.add_column("", no_wrap=True)
+        table.add_column("check")
+        table.add_column("detail")
+        for check in rep.checks:
+            mark, style = _CHECK_STYLE[check.status]
+            table.add_row(Text(mark, style=style), check.name, Text(check.detail, style=style))
+        out.print(table)
+
+
+def show_scaffold(folder: Path, notes: list[str]) -> None:
+    """``grade new``: what was written and what to do next."""
+    for line in notes:
+        note(f"note: {line}")
+    out.print(f"Created [bold]{folder}[/bold]: task.toml, prompt.md, starter.py, reference.py.")
+    out.print(
+        f"Next: fill in reference.py and prompt.md, then [bold]grade validate {folder.name}[/bold]."
+    )

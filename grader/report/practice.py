@@ -1,0 +1,235 @@
+"""Practice views: clocks, history, exam sessions, and their JSON forms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from grader.exam import ExamReport
+    from grader.history import Summary
+    from grader.store import Attempt, Clock, Elapsed, Session
+    from grader.tasks import TaskSpec
+
+from grader.report.console import (
+    STATUS_STYLE,
+    fmt_minutes,
+    fmt_pct,
+    note,
+    out,
+    text_bar,
+)
+
+
+def _clock_text(time: Elapsed) -> Text:
+    """``12:03 used · 47:57 left``, red in the last 10% and over the limit."""
+    style = "red" if time.used_s >= 0.9 * time.limit_s else "green"
+    text = Text(f"{fmt_minutes(time.used_s)} used · {fmt_minutes(time.left_s)} left", style=style)
+    if time.over:
+        text.append("  OVER TIME (attempts are recorded as late)", style="bold red")
+    if time.skewed:
+        text.append("  (system clock moved back; held)", style="yellow")
+    return text
+
+
+def _clock_dict(time: Elapsed) -> dict[str, object]:
+    return {
+        "used_s": round(time.used_s, 1),
+        "limit_s": time.limit_s,
+        "left_s": round(time.left_s, 1),
+        "over": time.over,
+        "skewed": time.skewed,
+    }
+
+
+def catalogue_json(tasks: list[TaskSpec], status: dict[str, str]) -> str:
+    """``grade list --json``: one object per task."""
+    import json
+
+    rows = [
+        {
+            "id": t.id,
+            "title": t.title,
+            "category": t.category,
+            "threshold": t.grading.threshold,
+            "time_limit_minutes": t.time_limit_minutes,
+            "status": status.get(t.id, "not started"),
+        }
+        for t in tasks
+    ]
+    return json.dumps(rows)
+
+
+def show_clock_started(clock: Clock, started: bool) -> None:
+    """``grade start``: the clock just started, or the one already running."""
+    if started:
+        out.print(
+            f"Clock started for [bold]{clock.task}[/bold]: {fmt_minutes(clock.time.limit_s)}."
+        )
+    else:
+        out.print(
+            Text.assemble(f"Clock for {clock.task} already running: ", _clock_text(clock.time))
+        )
+        note("Use `grade start --restart` to reset it.")
+
+
+def status_json(clocks: list[Clock], session: Session | None, known: set[str]) -> str:
+    """``grade status --json``."""
+    import json
+
+    return json.dumps(
+        {
+            "clocks": [
+                {"task": c.task, "task_exists": c.task in known, **_clock_dict(c.time)}
+                for c in clocks
+            ],
+            "exam": None if session is None else _session_dict(session),
+        }
+    )
+
+
+def show_status(clocks: list[Clock], session: Session | None, known: set[str]) -> None:
+    """``grade status``: a panel of running clocks, red in the last 10% of the time."""
+    if not clocks and session is None:
+        out.print("No clock is running. Start one with [bold]grade start TASK[/bold].")
+        return
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for c in clocks:
+        line = _clock_text(c.time)
+        if c.task not in known:
+            line.append("  task no longer in the catalogue", style="magenta")
+        grid.add_row(c.task, line)
+    if session is not None:
+        grid.add_row(f"exam #{session.id}", _clock_text(session.time))
+        grid.add_row("", Text(", ".join(session.tasks), style="dim"))
+    out.print(Panel(grid, title="Clocks", title_align="left", box=box.ROUNDED))
+
+
+_SPARK = "▁▂▃▄▅▆▇█"
+_SPARK_WIDTH = 40
+"""``grade history`` draws the trend of the latest attempts only."""
+
+
+def sparkline(values: list[float | None]) -> str:
+    """Accuracy over attempts as block characters (0 → ▁, 1 → █; ``·`` when not scored)."""
+    return "".join(
+        "·" if v is None else _SPARK[min(len(_SPARK) - 1, int(max(0.0, v) * len(_SPARK)))]
+        for v in values
+    )
+
+
+def history_json(attempts: list[Attempt], summaries: list[Summary]) -> str:
+    """``grade history --json``: attempts (with their full Result) and a summary per task."""
+    import json
+    from dataclasses import asdict
+
+    return json.dumps(
+        {"attempts": [asdict(a) for a in attempts], "summary": [asdict(s) for s in summaries]}
+    )
+
+
+def show_history(attempts: list[Attempt], summaries: list[Summary]) -> None:
+    """``grade history``: every attempt, then each task's trend, best score and first pass."""
+    import time
+
+    if not attempts:
+        out.print("No attempts recorded yet. Grade one with [bold]grade TASK[/bold].")
+        return
+    table = Table(title="Attempts", box=box.SIMPLE_HEAD, title_justify="left")
+    for name in ("#", "when", "task", "status", "accuracy", "", "score", "time used"):
+        table.add_column(name, justify="right" if name in ("#", "accuracy", "score") else "left")
+    for a in attempts:
+        label, style = STATUS_STYLE.get(a.status, (a.status.upper(), "bold"))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.created_at))
+        used = fmt_minutes(a.time_used_s) + ("  late" if a.late else "")
+        table.add_row(
+            str(a.id),
+            when,
+            a.task,
+            Text(f" {label} ", style),
+            fmt_pct(a.value),
+            text_bar(a.value or 0.0, 10),
+            f"{a.score}/5",
+            Text(used, style="red" if a.late else ""),
+        )
+    out.print(table)
+    trend = Table(title="Progress", box=box.SIMPLE_HEAD, title_justify="left")
+    for name in ("task", "attempts", "accuracy over time", "best", "best score", "first pass at"):
+        trend.add_column(name)
+    for s in summaries:
+        first = "not yet" if not s.passed else fmt_minutes(s.time_to_first_pass_s)
+        trend.add_row(
+            s.task,
+            str(s.attempts),
+            Text(sparkline(s.values[-_SPARK_WIDTH:]), style="cyan"),
+            fmt_pct(s.best_value),
+            f"{s.best_score}/5",
+            first,
+        )
+    out.print(trend)
+
+
+def _session_dict(session: Session) -> dict[str, object]:
+    return {
+        "id": session.id,
+        "tasks": list(session.tasks),
+        "started_at": session.started_at,
+        "submitted_at": session.submitted_at,
+        **_clock_dict(session.time),
+    }
+
+
+def show_session(session: Session) -> None:
+    """``grade exam start|status``: the session's tasks and clock."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    grid.add_row("tasks", ", ".join(session.tasks))
+    grid.add_row("time", _clock_text(session.time))
+    grid.add_row("next", "grade each task as usual; `grade exam submit` when done")
+    out.print(Panel(grid, title=f"Exam #{session.id}", title_align="left", box=box.ROUNDED))
+
+
+def exam_json(result: ExamReport) -> str:
+    """``grade exam submit --json``."""
+    import json
+    from dataclasses import asdict
+
+    return json.dumps(
+        {
+            "session": _session_dict(result.session),
+            "tasks": [asdict(o) for o in result.outcomes],
+            "total": round(result.total, 4),
+            "passed": result.passed,
+            "missing": result.missing,
+        }
+    )
+
+
+def show_exam(result: ExamReport) -> None:
+    """``grade exam submit``: best score per task, weighted total, verdict, time used."""
+    from grader.exam import PASS_MARK
+
+    table = Table(box=box.SIMPLE_HEAD, title=f"Exam #{result.session.id}", title_justify="left")
+    for name in ("task", "category (weight)", "attempts", "best score"):
+        table.add_column(name)
+    for o in result.outcomes:
+        stars = "★" * o.best_score + "☆" * (5 - o.best_score)
+        table.add_row(o.task, str(o.category), str(o.attempts), f"{stars} {o.best_score}/5")
+    out.print(table)
+    verdict = ("PASS", "bold white on green") if result.passed else ("FAIL", "bold white on red")
+    out.print(
+        Text.assemble(
+            (f" {verdict[0]} ", verdict[1]),
+            f"  weighted total {result.total:.0%} (pass mark {PASS_MARK:.0%})  ·  time used ",
+            _clock_text(result.session.time),
+        )
+    )
+    for task in result.missing:
+        note(f"note: {task} is no longer in the catalogue; left out of the total.")

@@ -1,0 +1,97 @@
+"""A grading Result as a candidate reads it: verdict first, then why."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from grader.results import Result
+
+from grader.report.console import (
+    STATUS_STYLE,
+    fmt_minutes,
+    fmt_pct,
+    note,
+    out,
+    text_bar,
+)
+
+
+def show_result(result: Result, title: str = "") -> None:
+    """The grade as a candidate reads it: verdict first, then why."""
+    label, style = STATUS_STYLE[result.status]
+    head = Text.assemble((f" {label} ", style), "  ", (f"{result.task}", "bold"), f"  {title}")
+    summary = Table.grid(padding=(0, 2))
+    summary.add_column(style="dim")
+    summary.add_column()
+    summary.add_row("verdict", Text(result.message, style="bold"))
+    if result.value is not None:
+        gap = (result.margin or 0.0) * 100
+        summary.add_row(
+            result.metric, f"{fmt_pct(result.value)}   (pass mark {fmt_pct(result.threshold)})"
+        )
+        summary.add_row("gap", Text(f"{gap:+.2f} points", style="green" if gap >= 0 else "red"))
+        summary.add_row(
+            "score", Text("★" * result.score + "☆" * (5 - result.score) + f"  {result.score}/5")
+        )
+    if result.train_value is not None:
+        summary.add_row(
+            "train vs held-out",
+            f"{fmt_pct(result.train_value)} on a training sample "
+            f"vs {fmt_pct(result.value)} held out",
+        )
+    if result.time_used_s is not None:
+        late = Text("  LATE (after the time limit)", style="bold red") if result.late else ""
+        summary.add_row(
+            "time used",
+            Text.assemble(
+                f"{fmt_minutes(result.time_used_s)} of {fmt_minutes(result.time_limit_s)}", late
+            ),
+        )
+    summary.add_row(
+        "graded in", f"{result.elapsed_s:.1f} s on {result.n_heldout:,} held-out images"
+    )
+    if result.model_sha256:
+        summary.add_row("model", f"{result.model_path}  sha256 {result.model_sha256[:12]}")
+    parts: list[Table | Text] = [summary]
+    if result.per_class:
+        parts.append(_per_class_table(result))
+    if result.top_confusions:
+        mixups = ", ".join(f"{c.true} → {c.predicted} ({c.count})" for c in result.top_confusions)
+        parts.append(Text.assemble(("Most confused: ", "bold"), mixups))
+    for hint in result.hints:
+        parts.append(Text.assemble(("hint: ", "bold yellow"), hint))
+    border = "green" if result.passed else "red"
+    out.print(
+        Panel(Group(*parts), title=head, title_align="left", border_style=border, box=box.ROUNDED)
+    )
+    for line in result.notes:
+        note(f"note: {line}")
+
+
+def _per_class_table(result: Result) -> Table:
+    weakest = {c.label for c in sorted(result.per_class, key=lambda c: c.accuracy)[:2]}
+    table = Table(box=box.SIMPLE_HEAD, title="Per class", title_justify="left", pad_edge=False)
+    table.add_column("label", justify="right", style="dim")
+    table.add_column("class")
+    table.add_column("accuracy", justify="right")
+    table.add_column("", no_wrap=True)
+    table.add_column("n", justify="right", style="dim")
+    threshold = result.threshold or 0.0
+    for c in result.per_class:
+        style = "red" if c.accuracy < threshold else "green"
+        name = Text(c.name + ("  ← weakest" if c.label in weakest else ""))
+        table.add_row(
+            str(c.label),
+            name,
+            Text(fmt_pct(c.accuracy), style=style),
+            Text(text_bar(c.accuracy), style=style),
+            str(c.support),
+        )
+    return table
