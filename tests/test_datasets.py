@@ -315,6 +315,20 @@ def test_downloads_when_absent(env: Env, server: Server, monkeypatch: pytest.Mon
     assert again.sha256 == ds.sha256
 
 
+def test_download_without_a_callback_shows_a_progress_bar_on_stderr(
+    env: Env, server: Server, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rich.console import Console
+
+    from grader.report import console
+
+    write_fashion(server.root)
+    monkeypatch.setenv("GRADER_DATASET_MIRROR", server.url)
+    monkeypatch.setattr(console, "err", Console(stderr=True, force_terminal=True, width=100))
+    datasets.load("fashion_mnist", "test")
+    assert "Downloading fashion_mnist" in capsys.readouterr().err
+
+
 def test_corrupted_download_keeps_nothing(
     env: Env, server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,13 +56,21 @@ def get_source(name: str) -> DatasetSource:
 
 
 def load(name: str, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
-    """Load ``split`` ("train" or "test") of dataset ``name``, downloading it if needed."""
+    """Load ``split`` ("train" or "test") of dataset ``name``, downloading it if needed.
+
+    Without ``on_progress``, a download shows a rich progress bar on stderr.
+    """
     source = get_source(name)
     if split not in source.splits:
         raise DatasetError(
             f"Dataset '{name}' has no split '{split}'; use one of: {', '.join(source.splits)}."
         )
-    return source.load(split, on_progress=on_progress)
+    if on_progress is not None:
+        return source.load(split, on_progress=on_progress)
+    from grader.report import download_progress
+
+    with download_progress(f"Downloading {name}") as bar:
+        return source.load(split, on_progress=bar)
 
 
 def export_train(name: str, dest: str | Path) -> Path:

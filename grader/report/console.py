@@ -54,7 +54,10 @@ def print_json(text: str) -> None:
 
 @contextmanager
 def download_progress(label: str) -> Iterator[Callable[[int, int | None], None]]:
-    """A rich progress bar on stderr, exposed as the datasets' progress callback."""
+    """A rich progress bar on stderr, exposed as the datasets' progress callback.
+
+    The bar appears on the first callback, so a load that finds its data on disk shows nothing.
+    """
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -64,20 +67,26 @@ def download_progress(label: str) -> Iterator[Callable[[int, int | None], None]]
         TransferSpeedColumn,
     )
 
-    columns = (
+    bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
+        console=err,
+        transient=True,
     )
-    with Progress(*columns, console=err, transient=True) as bar:
-        task_id = bar.add_task(label, total=None)
+    task_id = bar.add_task(label, total=None)
 
-        def update(done: int, total: int | None) -> None:
-            bar.update(task_id, completed=done, total=total)
+    def update(done: int, total: int | None) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task_id, completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        bar.stop()
 
 
 def fmt_pct(value: float | None) -> str:
