@@ -16,7 +16,6 @@ The batches inside are Python pickles, so they are read with care:
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import tarfile
 from pathlib import Path, PurePosixPath
@@ -24,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from grader.datasets import cache, download
-from grader.datasets.base import Dataset, ProgressCallback, fingerprint
-from grader.errors import DatasetError, DatasetMissingError
+from grader.datasets import single_file
+from grader.datasets.base import Dataset, ProgressCallback
+from grader.errors import DatasetError
 
 NAME = "cifar10"
 FILENAME = "cifar-10-python.tar.gz"
@@ -63,18 +62,12 @@ _ALLOWED_GLOBALS = {
 
 def download_dir() -> Path:
     """Return the folder downloads go to: <grader cache>/cifar10."""
-    return cache.cache_root() / NAME
+    return single_file.download_dir(NAME)
 
 
 def search_dirs() -> list[Path]:
     """Return the folders to look in, best first."""
-    dirs: list[Path] = []
-    data = os.environ.get("GRADER_DATA")
-    if data:
-        root = Path(data).expanduser()
-        dirs += [root / NAME, root]
-    dirs += [Path.home() / ".keras" / "datasets", download_dir()]
-    return dirs
+    return single_file.search_dirs(NAME)
 
 
 class Cifar10:
@@ -89,36 +82,24 @@ class Cifar10:
 
     def load(self, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
         """Return the split as uint8 (N, 32, 32, 3) images, reading or downloading the tarball."""
-        path = next((d / FILENAME for d in search_dirs() if (d / FILENAME).is_file()), None)
-        if path is None:
-            path = self._download(on_progress)
-        key = cache.key_for([path], self.sha256)
-        hit = cache.load(NAME, split, key)
-        if hit is not None:
-            return Dataset(hit.images, hit.labels, CLASS_NAMES, hit.sha256, hit.source)
-        images, labels = read_tarball(path, BATCHES[split])
-        sha = fingerprint(images, labels)
-        cache.save(NAME, split, key, cache.CachedArrays(images, labels, sha, str(path.parent)))
-        return Dataset(images, labels, CLASS_NAMES, sha, str(path.parent))
-
-    def _download(self, on_progress: ProgressCallback | None) -> Path:
-        url = download.resolve_url(ORIGIN, FILENAME, base_url=self.base_url)
-        try:
-            return download.fetch(
-                url,
-                download_dir() / FILENAME,
-                sha256=self.sha256,
-                on_progress=on_progress,
-                max_bytes=_MAX_BYTES,
-            )
-        except DatasetMissingError as err:
-            why = download.reason(err.__cause__) if err.__cause__ is not None else str(err)
-            looked = ", ".join(str(d) for d in search_dirs())
-            raise DatasetMissingError(
-                f"CIFAR-10 must be downloaded first: {url} could not be fetched ({why}) and "
-                f"no {FILENAME} was found in {looked}; connect to the internet and run "
-                "again, or copy the tarball into one of those folders."
-            ) from err
+        path = single_file.find_or_fetch(
+            NAME,
+            FILENAME,
+            origin=ORIGIN,
+            sha256=self.sha256,
+            title="CIFAR-10",
+            max_bytes=_MAX_BYTES,
+            base_url=self.base_url,
+            on_progress=on_progress,
+        )
+        return single_file.load_split(
+            NAME,
+            split,
+            path,
+            sha256=self.sha256,
+            class_names=CLASS_NAMES,
+            read=lambda p: read_tarball(p, BATCHES[split]),
+        )
 
 
 def read_tarball(path: Path, batches: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,91 @@
+"""Datasets shipped upstream as one file (an .npz, a tarball): find it, or fetch it, then cache.
+
+The file is looked for, in order, in $GRADER_DATA (or its ``<name>`` subfolder), the Keras
+cache (~/.keras/datasets) and the grader's download cache; failing all, it is downloaded from
+its origin into that cache and checked against its sha256 before it is kept. Parsed splits are
+cached as .npy, keyed by the file and its checksum.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from grader.datasets import cache, download
+from grader.datasets.base import Dataset, ProgressCallback, fingerprint
+from grader.errors import DatasetMissingError
+
+Reader = Callable[[Path], tuple[np.ndarray, np.ndarray]]
+"""Parses one split out of the file: (images, labels)."""
+
+
+def download_dir(name: str) -> Path:
+    """The folder downloads of ``name`` go to: <grader cache>/<name>."""
+    return cache.cache_root() / name
+
+
+def search_dirs(name: str) -> list[Path]:
+    """The folders to look in, best first; computed from HOME and env at call time."""
+    dirs: list[Path] = []
+    data = os.environ.get("GRADER_DATA")
+    if data:
+        root = Path(data).expanduser()
+        dirs += [root / name, root]
+    return [*dirs, Path.home() / ".keras" / "datasets", download_dir(name)]
+
+
+def find_or_fetch(
+    name: str,
+    filename: str,
+    *,
+    origin: str,
+    sha256: str,
+    title: str,
+    max_bytes: int,
+    base_url: str | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Path:
+    """The local copy of ``filename``, downloading it if no search folder has it."""
+    found = next((d / filename for d in search_dirs(name) if (d / filename).is_file()), None)
+    if found is not None:
+        return found
+    url = download.resolve_url(origin, filename, base_url=base_url)
+    try:
+        return download.fetch(
+            url,
+            download_dir(name) / filename,
+            sha256=sha256,
+            on_progress=on_progress,
+            max_bytes=max_bytes,
+        )
+    except DatasetMissingError as err:
+        why = download.reason(err.__cause__) if err.__cause__ is not None else str(err)
+        looked = ", ".join(str(d) for d in search_dirs(name))
+        raise DatasetMissingError(
+            f"{title} must be downloaded first: {url} could not be fetched ({why}) and "
+            f"no {filename} was found in {looked}; connect to the internet and run "
+            f"again, or copy {filename} into one of those folders."
+        ) from err
+
+
+def load_split(
+    name: str,
+    split: str,
+    path: Path,
+    *,
+    sha256: str,
+    class_names: tuple[str, ...],
+    read: Reader,
+) -> Dataset:
+    """The split from the .npy cache, or parsed from ``path`` by ``read`` and cached."""
+    key = cache.key_for([path], sha256)
+    hit = cache.load(name, split, key)
+    if hit is not None:
+        return Dataset(hit.images, hit.labels, class_names, hit.sha256, hit.source)
+    images, labels = read(path)
+    sha = fingerprint(images, labels)
+    cache.save(name, split, key, cache.CachedArrays(images, labels, sha, str(path.parent)))
+    return Dataset(images, labels, class_names, sha, str(path.parent))
