@@ -15,7 +15,7 @@ import pytest
 
 from grader.datasets import cifar10
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
-from tests.test_download import Server, closed_port_url, server  # noqa: F401
+from tests.conftest import Server, closed_port_url
 
 
 @pytest.fixture(autouse=True)
@@ -52,12 +52,12 @@ def tarball(extra: dict[str, bytes] | None = None, *, link: str | None = None) -
     return buffer.getvalue()
 
 
-def serve(server: Server, body: bytes) -> cifar10.Cifar10:  # noqa: F811
+def serve(server: Server, body: bytes) -> cifar10.Cifar10:
     (server.root / cifar10.FILENAME).write_bytes(body)
     return cifar10.Cifar10(base_url=server.url, sha256=hashlib.sha256(body).hexdigest())
 
 
-def test_reads_both_splits_as_hwc_uint8(server: Server) -> None:  # noqa: F811
+def test_reads_both_splits_as_hwc_uint8(server: Server) -> None:
     source = serve(server, tarball())
     train, test = source.load("train"), source.load("test")
     assert train.images.shape == (10, 32, 32, 3) and train.images.dtype == np.uint8
@@ -68,14 +68,14 @@ def test_reads_both_splits_as_hwc_uint8(server: Server) -> None:  # noqa: F811
     assert train.class_names[0] == "airplane"
 
 
-def test_checksum_mismatch_keeps_nothing(server: Server) -> None:  # noqa: F811
+def test_checksum_mismatch_keeps_nothing(server: Server) -> None:
     (server.root / cifar10.FILENAME).write_bytes(tarball())
     with pytest.raises(ChecksumError, match="does not match"):
         cifar10.Cifar10(base_url=server.url, sha256="0" * 64).load("test")
     assert not cifar10.download_dir().exists() or not os.listdir(cifar10.download_dir())
 
 
-def test_truncated_download_keeps_nothing(server: Server) -> None:  # noqa: F811
+def test_truncated_download_keeps_nothing(server: Server) -> None:
     source = serve(server, tarball())
     source.base_url = server.url + "truncated/"
     with pytest.raises(DatasetError, match="ended early"):
@@ -84,7 +84,7 @@ def test_truncated_download_keeps_nothing(server: Server) -> None:  # noqa: F811
 
 
 def test_member_climbing_out_is_refused_and_nothing_is_written(
-    server: Server,  # noqa: F811
+    server: Server,
     tmp_path: Path,
 ) -> None:
     source = serve(server, tarball({"../escaped": b"owned"}))
@@ -95,7 +95,7 @@ def test_member_climbing_out_is_refused_and_nothing_is_written(
     assert not list(tmp_path.rglob("escaped"))
 
 
-def test_link_member_is_refused(server: Server) -> None:  # noqa: F811
+def test_link_member_is_refused(server: Server) -> None:
     source = serve(server, tarball(link=f"{cifar10.FOLDER}/evil"))
     with pytest.raises(DatasetError, match="is a link or device; refused"):
         source.load("test")
@@ -106,7 +106,7 @@ class _Boom:
         return (os.system, ("echo owned > /dev/null",))
 
 
-def test_pickle_that_would_run_code_is_refused(server: Server) -> None:  # noqa: F811
+def test_pickle_that_would_run_code_is_refused(server: Server) -> None:
     evil = pickle.dumps({b"data": _Boom(), b"labels": []}, protocol=2)
     source = serve(server, tarball({f"{cifar10.FOLDER}/test_batch": evil}))
     with pytest.raises(DatasetError, match=r"refused to unpickle .*is not allowed"):

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import socket
 import struct
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +19,7 @@ import pytest
 import grader.datasets as datasets
 from grader.datasets import cache, fashion_mnist, idx
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
+from tests.conftest import Server, closed_port_url
 
 SIZES = {"train": 20, "test": 10}
 
@@ -93,51 +89,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DIRS", (e.system,))
     monkeypatch.setattr(fashion_mnist, "CHECKSUMS", checksums(0))
     return e
-
-
-class _Handler(SimpleHTTPRequestHandler):
-    """Static files, plus /truncated/<name>: half the body under a full Content-Length."""
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/truncated/"):
-            body = (Path(self.directory) / self.path.removeprefix("/truncated/")).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            return
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@dataclass
-class Server:
-    root: Path
-    url: str
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    root = tmp_path / "served"
-    root.mkdir()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield Server(root, f"http://127.0.0.1:{httpd.server_address[1]}/")
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/"
 
 
 def files_under(folder: Path) -> list[str]:

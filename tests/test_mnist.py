@@ -11,7 +11,7 @@ import pytest
 
 from grader.datasets import mnist
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
-from tests.test_download import Server, closed_port_url, server  # noqa: F401
+from tests.conftest import Server, closed_port_url
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def npz_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def serve(server: Server) -> mnist.Mnist:  # noqa: F811
+def serve(server: Server) -> mnist.Mnist:
     body = npz_bytes()
     (server.root / "mnist.npz").write_bytes(body)
     return mnist.Mnist(base_url=server.url, sha256=hashlib.sha256(body).hexdigest())
@@ -47,7 +47,7 @@ def leftovers() -> list[Path]:
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
-def test_downloads_verifies_and_reads_both_splits(server: Server) -> None:  # noqa: F811
+def test_downloads_verifies_and_reads_both_splits(server: Server) -> None:
     source = serve(server)
     train = source.load("train")
     test = source.load("test")
@@ -57,13 +57,13 @@ def test_downloads_verifies_and_reads_both_splits(server: Server) -> None:  # no
     assert leftovers() == [mnist.download_dir() / "mnist.npz"]
 
 
-def test_a_downloaded_file_is_used_offline(server: Server) -> None:  # noqa: F811
+def test_a_downloaded_file_is_used_offline(server: Server) -> None:
     first = serve(server).load("train")
     offline = mnist.Mnist(base_url=closed_port_url(), sha256=serve(server).sha256)
     assert offline.load("train").sha256 == first.sha256
 
 
-def test_checksum_mismatch_keeps_nothing(server: Server) -> None:  # noqa: F811
+def test_checksum_mismatch_keeps_nothing(server: Server) -> None:
     (server.root / "mnist.npz").write_bytes(npz_bytes())
     source = mnist.Mnist(base_url=server.url, sha256="0" * 64)
     with pytest.raises(ChecksumError, match="does not match"):
@@ -71,7 +71,7 @@ def test_checksum_mismatch_keeps_nothing(server: Server) -> None:  # noqa: F811
     assert leftovers() == []
 
 
-def test_truncated_download_keeps_nothing(server: Server) -> None:  # noqa: F811
+def test_truncated_download_keeps_nothing(server: Server) -> None:
     source = serve(server)
     source.base_url = server.url + "truncated/"
     with pytest.raises(DatasetError, match="ended early"):
