@@ -22,34 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import BARE_SCRIPT, make_reference_model  # noqa: E402
+
 from grader.batch import run_batch  # noqa: E402
 from grader.tasks import load_task  # noqa: E402
-
-MODEL = (
-    "import keras, sys\n"
-    "m = keras.Sequential([keras.Input((28, 28, 1)),"
-    " keras.layers.Conv2D(32, 3, activation='relu'), keras.layers.MaxPooling2D(),"
-    " keras.layers.Conv2D(64, 3, activation='relu'), keras.layers.MaxPooling2D(),"
-    " keras.layers.Flatten(), keras.layers.Dropout(0.3),"
-    " keras.layers.Dense(128, activation='relu'),"
-    " keras.layers.Dense(10, activation='softmax')])\n"
-    "m.save(sys.argv[1])\n"
-)
-BARE = """
-import sys
-import keras
-from grader.datasets import load
-heldout = load("fashion_mnist", "test")
-x = heldout.images.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-model = keras.models.load_model(sys.argv[1], safe_mode=True, compile=False)
-model.predict(x, batch_size=256, verbose=0)
-"""
 
 
 def cohort(folder: Path, n: int) -> Path:
     """``n`` student folders, each holding the task01 reference architecture (untrained)."""
     model = folder / "model.keras"
-    subprocess.run([sys.executable, "-c", MODEL, str(model)], check=True, capture_output=True)
+    make_reference_model(model)
     subs = folder / "subs"
     for i in range(n):
         (subs / f"student{i:03d}").mkdir(parents=True)
@@ -79,7 +61,7 @@ def main() -> None:
         subs = cohort(folder, args.n)
         model = subs / "student000" / "model.keras"
         bare = statistics.median(
-            _run([sys.executable, "-c", BARE, str(model)]) for _ in range(args.bare_repeats)
+            _run([sys.executable, "-c", BARE_SCRIPT, str(model)]) for _ in range(args.bare_repeats)
         )
         one = timed_batch(subs, folder / "out1", 1)
         two = timed_batch(subs, folder / "out2", 2)

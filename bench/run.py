@@ -18,20 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import BARE_SCRIPT, make_reference_model
+
 ROOT = Path(__file__).resolve().parents[1]
 GRADE = [str(Path(sys.executable).with_name("grade"))]  # the console script users type
-
-BARE = """
-import sys
-import numpy as np
-import keras
-from grader.datasets import load
-heldout = load("fashion_mnist", "test")
-x = heldout.images.reshape(-1, 28, 28, 1).astype("float32") / 255.0
-model = keras.models.load_model(sys.argv[1], safe_mode=True, compile=False)
-p = model.predict(x, batch_size=256, verbose=0)
-print(float((p.argmax(axis=1) == heldout.labels).mean()))
-"""
 
 
 def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
@@ -42,21 +32,6 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
 
 def median_of(argv: list[str], repeats: int) -> float:
     return statistics.median(timed(argv) for _ in range(repeats))
-
-
-def make_model(path: Path) -> None:
-    """The task01 reference architecture, untrained: timing does not depend on the weights."""
-    code = (
-        "import keras, sys\n"
-        "m = keras.Sequential([keras.Input((28, 28, 1)),"
-        " keras.layers.Conv2D(32, 3, activation='relu'), keras.layers.MaxPooling2D(),"
-        " keras.layers.Conv2D(64, 3, activation='relu'), keras.layers.MaxPooling2D(),"
-        " keras.layers.Flatten(), keras.layers.Dropout(0.3),"
-        " keras.layers.Dense(128, activation='relu'),"
-        " keras.layers.Dense(10, activation='softmax')])\n"
-        "m.save(sys.argv[1])\n"
-    )
-    subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True)
 
 
 def cli_startup(repeats: int) -> None:
@@ -83,9 +58,9 @@ def grade_vs_bare(repeats: int, model: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if model is None:
             model = Path(tmp) / "model.keras"
-            make_model(model)
+            make_reference_model(model)
         bare_script = Path(tmp) / "bare.py"
-        bare_script.write_text(BARE)
+        bare_script.write_text(BARE_SCRIPT)
         # Warm the parsed-array cache and the page cache once for both sides.
         timed([*GRADE, "task01", "--model", str(model), "--json"])
         bare, grade = [], []
