@@ -73,10 +73,13 @@ class Isolation:
             assert self.tool is not None
             share = ["--share-net"] if network else []
             masks = [a for p in hide if _maskable(p, root) for a in ("--tmpfs", str(p))]
+            # /tmp becomes an empty tmpfs; what the child runs from may live there (a checkout
+            # or venv under /tmp), so those folders are bound back, read-only.
+            keep = [a for p in _under_tmp(_needed()) for a in ("--ro-bind", str(p), str(p))]
             return [
                 self.tool,
                 *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *masks),
-                *("--tmpfs", "/tmp", "--bind", str(root), str(root)),
+                *("--tmpfs", "/tmp", *keep, "--bind", str(root), str(root)),
                 *("--unshare-all", *share, "--die-with-parent", "--new-session"),
                 *("--chdir", str(root / "work"), "--"),
                 *argv,
@@ -88,10 +91,23 @@ class Isolation:
         return argv
 
 
+def _needed() -> tuple[Path, ...]:
+    """What every child runs from: the Python installation, the venv, this package."""
+    return tuple(
+        dict.fromkeys(
+            p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix), Path(__file__).parent)
+        )
+    )
+
+
+def _under_tmp(paths: tuple[Path, ...]) -> list[Path]:
+    return [p for p in paths if p.is_relative_to("/tmp") and p != Path("/tmp")]
+
+
 def _maskable(folder: Path, root: Path) -> bool:
     """A folder may be hidden unless the child needs what is inside it (Python, itself)."""
-    needed = (Path(sys.prefix), Path(sys.base_prefix), Path(__file__).parent, root)
-    return folder.is_dir() and not any(n.resolve().is_relative_to(folder) for n in needed)
+    needed = (*_needed(), root.resolve())
+    return folder.is_dir() and not any(n.is_relative_to(folder.resolve()) for n in needed)
 
 
 def _works(argv: list[str]) -> bool:
