@@ -61,3 +61,20 @@ def test_unshare_drops_net_flag_when_network_is_allowed() -> None:
     iso = Isolation("unshare", "/usr/bin/unshare", ("--net", "--pid", "--fork"))
     assert "--net" in iso.wrap(["x"], Path("/tmp"))
     assert "--net" not in iso.wrap(["x"], Path("/tmp"), network=True)
+
+
+def test_a_checkout_under_tmp_still_runs_children(tmp_path: Path) -> None:
+    """The child's /tmp is a fresh tmpfs; a package living under /tmp must be bound back."""
+    copy = tmp_path / "checkout"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "grader", copy / "grader")
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(copy)!r})\n"
+        "from grader.sandbox import Limits, private_dir, run_script\n"
+        "with private_dir() as root:\n"
+        "    script = root / 'work' / 's.py'\n"
+        "    script.write_text('print(40 + 2)')\n"
+        "    print(run_script(script, root, Limits(wall_s=30)).log_tail)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "42", done.stderr[-500:]
