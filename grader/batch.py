@@ -232,7 +232,7 @@ def run_batch(
 
     out = out or default_out(folder)
     subs = discover(folder, exclude=[out])
-    heldout = datasets.load(task.dataset.name, task.dataset.heldout)
+    heldout = datasets.load_heldout(task)
     out.mkdir(parents=True, exist_ok=True)
     earlier = load_index(out)
     done: dict[str, Graded] = {}

@@ -77,7 +77,7 @@ def grade(
             datasets.get_source(task.dataset.name)
         except DatasetError as err:  # a typo in task.toml: name the file and key
             raise SpecError(task.folder / "task.toml", "dataset.name", str(err)) from None
-        heldout = datasets.load(task.dataset.name, task.dataset.heldout)
+        heldout = datasets.load_heldout(task)
     if len(heldout.class_names) != task.model.classes:
         raise SpecError(
             task.folder / "task.toml",

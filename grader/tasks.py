@@ -28,6 +28,12 @@ class DatasetSpec:
     """Key in the dataset registry (``grader.datasets.DATASETS``)."""
     heldout: str
     """Split the grader scores on; the learner trains on the others."""
+    heldout_dir: str | None = None
+    """Instructor's held-out image class folders (outside the learner's tree) scored
+    instead of the ``heldout`` split; relative to the task folder. Relocate it with
+    ``$GRADER_HELDOUT_DIR_<TASK ID>``."""
+    heldout_sha256: str | None = None
+    """Fingerprint of ``heldout_dir``'s decoded arrays; required with it."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,11 @@ def _build(path: Path, raw: dict[str, Any]) -> TaskSpec:
 
 def _dataset(r: _Reader) -> DatasetSpec:
     spec = DatasetSpec(name=r.string("name"), heldout=r.string("heldout"))
+    if "heldout_dir" in r.data or "heldout_sha256" in r.data:
+        digest = r.string("heldout_sha256").lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            r.fail("heldout_sha256", f"must be 64 hex digits, got {digest!r}")
+        spec = DatasetSpec(spec.name, spec.heldout, r.string("heldout_dir"), digest)
     r.done()
     return spec
 

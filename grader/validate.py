@@ -142,9 +142,11 @@ def _dataset_check(
     spec: TaskSpec, add: Callable[[Check], None], offline: bool
 ) -> datasets.Dataset | None:
     name, split = spec.dataset.name, spec.dataset.heldout
+    if spec.dataset.heldout_dir is not None:
+        name, split = str(datasets.heldout.heldout_folder(spec)), "held-out"
     try:
-        first = datasets.load(name, split)
-        again = datasets.load(name, split)
+        first = datasets.load_heldout(spec)
+        again = datasets.load_heldout(spec)
     except DatasetMissingError as err:
         add(Check("dataset", "skip" if offline else "error", str(err)))
         return None

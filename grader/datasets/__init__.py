@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.datasets import rock_paper_scissors
 from grader.datasets.base import Dataset, DatasetSource, ProgressCallback, fingerprint
 from grader.datasets.cifar10 import Cifar10
 from grader.datasets.fashion_mnist import FashionMnist
+from grader.datasets.heldout import load_heldout
 from grader.datasets.mnist import Mnist
 from grader.datasets.shapes import SHAPES, SHAPES_BINARY
 from grader.errors import DatasetError
@@ -30,6 +32,7 @@ __all__ = [
     "get_source",
     "load",
     "load_arrays",
+    "load_heldout",
 ]
 
 DATASETS: dict[str, DatasetSource] = {
@@ -38,6 +41,7 @@ DATASETS: dict[str, DatasetSource] = {
     "cifar10": Cifar10(),
     "shapes": SHAPES,
     "shapes_binary": SHAPES_BINARY,
+    "rock_paper_scissors": rock_paper_scissors.source(),
 }
 """Dataset name -> source."""
 
