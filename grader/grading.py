@@ -94,7 +94,8 @@ def grade(
         if model_path.is_dir() or suffix not in SUFFIXES:
             # The inspector explains directories and odd suffixes; nothing to copy.
             return base.refused(inspect_or_reason(model_path, task), started)
-        copy = root / "work" / f"model{suffix}"
+        # Same name as the learner's file, so refusals name the file they know.
+        copy = root / "work" / f"{model_path.stem}{suffix}"
         try:
             base.model_sha256 = copy_and_hash(model_path, copy)
         except OSError as err:

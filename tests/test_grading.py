@@ -174,3 +174,12 @@ def test_channels_first_model_is_invalid_with_expected_shape(
     result = grade(tiny_task, pixel_model(input_shape=(1, 28, 28)))
     assert result.status == "invalid"
     assert "expects input (1, 28, 28); the task feeds (28, 28, 1)" in result.message
+
+
+def test_refusal_names_the_learners_file_not_the_sandbox_copy(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    path = tmp_path / "my_cnn.h5"
+    path.write_bytes(b"not hdf5")
+    result = grade(tiny_task, path)
+    assert result.status == "invalid" and "my_cnn.h5" in result.message
