@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -157,26 +157,60 @@ def pixel_model(keras_module: Any, tmp_path: Path) -> ModelFactory:
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    """Static files, plus /truncated/<name>: half the body under a full Content-Length."""
+    """Static files, plus failure modes under a path prefix (``/<mode>/<name>``).
+
+    - ``truncated``: every answer sends half its body under a full Content-Length;
+    - ``drop-once``: the first answer for a name is cut like that; later ones honour
+      ``Range: bytes=N-`` with a 206, as a real file server does;
+    - ``drop-once-no-range``: as drop-once, but Range is ignored (the whole file, 200).
+
+    Every request's path and Range header is recorded in ``Server.requests``.
+    """
+
+    MODES = ("truncated", "drop-once", "drop-once-no-range")
 
     def do_GET(self) -> None:
-        if self.path.startswith("/truncated/"):
-            body = (Path(self.directory) / self.path.removeprefix("/truncated/")).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
+        state: _State = self.server.state  # type: ignore[attr-defined]
+        wanted = self.headers.get("Range")
+        state.requests.append((self.path, wanted))
+        mode, _, name = self.path.lstrip("/").partition("/")
+        if mode not in self.MODES:
+            super().do_GET()
             return
-        super().do_GET()
+        body = (Path(self.directory) / name).read_bytes()
+        start = 0
+        if wanted and mode == "drop-once":
+            start = int(wanted.removeprefix("bytes=").removesuffix("-"))
+        cut = mode == "truncated" or name not in state.dropped
+        state.dropped.add(name)
+        payload = body[start:]
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload[: len(payload) // 2] if cut else payload)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @dataclass
+class _State:
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    dropped: set[str] = field(default_factory=set)
+
+
+@dataclass
 class Server:
     root: Path
     url: str
+    state: _State
+
+    @property
+    def requests(self) -> list[tuple[str, str | None]]:
+        """(path, Range header) of every request so far, in order."""
+        return self.state.requests
 
 
 @pytest.fixture
@@ -184,14 +218,24 @@ def server(tmp_path: Path) -> Iterator[Server]:
     root = tmp_path / "served"
     root.mkdir()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(root)))
+    state = _State()
+    httpd.state = state  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield Server(root, f"http://127.0.0.1:{httpd.server_address[1]}/")
+        yield Server(root, f"http://127.0.0.1:{httpd.server_address[1]}/", state)
     finally:
         httpd.shutdown()
         httpd.server_close()
         thread.join()
+
+
+@pytest.fixture(autouse=True)
+def _no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloads retry at once in tests; the pause between tries is for real networks."""
+    from grader.datasets import download
+
+    monkeypatch.setattr(download, "RETRY_DELAY_S", 0.0)
 
 
 def closed_port_url() -> str:

@@ -76,6 +76,38 @@ def test_truncated_body_is_an_error_and_keeps_nothing(server: Server, tmp_path: 
     assert not isinstance(info.value, ChecksumError)
     assert "\n" not in str(info.value)
     assert leftovers(dest.parent) == []
+    assert len(server.requests) == download.ATTEMPTS
+
+
+def test_dropped_connection_resumes_where_it_stopped(server: Server, tmp_path: Path) -> None:
+    (server.root / "blob").write_bytes(PAYLOAD)
+    dest = tmp_path / "cache" / "blob"
+    seen: list[int] = []
+
+    download.fetch(
+        server.url + "drop-once/blob",
+        dest,
+        sha256=hashlib.sha256(PAYLOAD).hexdigest(),
+        on_progress=lambda done, total: seen.append(done),
+    )
+
+    assert dest.read_bytes() == PAYLOAD
+    assert leftovers(dest.parent) == ["blob"]
+    half = len(PAYLOAD) // 2
+    assert server.requests == [("/drop-once/blob", None), ("/drop-once/blob", f"bytes={half}-")]
+    assert seen == sorted(seen) and seen[-1] == len(PAYLOAD)
+
+
+def test_server_without_range_support_restarts_from_zero(server: Server, tmp_path: Path) -> None:
+    (server.root / "blob").write_bytes(PAYLOAD)
+    dest = tmp_path / "cache" / "blob"
+
+    download.fetch(
+        server.url + "drop-once-no-range/blob", dest, sha256=hashlib.sha256(PAYLOAD).hexdigest()
+    )
+
+    assert dest.read_bytes() == PAYLOAD
+    assert [rng for _, rng in server.requests] == [None, f"bytes={len(PAYLOAD) // 2}-"]
 
 
 def test_http_404_is_missing(server: Server, tmp_path: Path) -> None:

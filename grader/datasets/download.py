@@ -6,9 +6,12 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from grader.datasets import idx
 from grader.datasets.base import ProgressCallback
@@ -16,6 +19,11 @@ from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 
 MIRROR_ENV = "GRADER_DATASET_MIRROR"
 """Environment variable holding a base URL that replaces every source's origin."""
+
+ATTEMPTS = 3
+"""Connections tried per download; each after the first resumes where the last stopped."""
+RETRY_DELAY_S = 1.0
+"""Pause before the n-th retry: n times this."""
 
 _CHUNK = 1 << 16
 _USER_AGENT = "grader/0.1 (dataset fetch)"
@@ -43,7 +51,9 @@ def fetch(
     ``sha256`` checks the bytes as sent; ``content_sha256`` and ``content_size``
     check them after gunzipping (for files that were re-compressed elsewhere).
     The body streams into a temporary file beside ``dest`` that is renamed into
-    place only once verified, and removed on any failure.
+    place only once verified, and removed on any failure. A connection that drops
+    mid-body is resumed from the last byte received (HTTP Range), up to ATTEMPTS
+    connections in all, so a flaky link does not restart a large archive from zero.
 
     Raises DatasetMissingError when the server cannot be reached or refuses the
     file, DatasetError for a short or oversized body, ChecksumError on mismatch.
@@ -88,46 +98,98 @@ def reason(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
+class _Dropped(Exception):
+    """The connection ended before the whole body arrived; a retry may resume it."""
+
+
+@dataclass
+class _Received:
+    """What has arrived so far: the bytes written, their running sha256, the full size."""
+
+    done: int = 0
+    total: int | None = None
+    digest: Any = field(default_factory=hashlib.sha256)
+
+
 def _stream(
     url: str, part: Path, on_progress: ProgressCallback | None, timeout: float, max_bytes: int
 ) -> str:
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    digest = hashlib.sha256()
-    done = 0
-    total: int | None = None
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response, part.open("wb") as out:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            if on_progress is not None:
-                on_progress(0, total)
-            while chunk := response.read(_CHUNK):
-                done += len(chunk)
-                if done > max_bytes:
+    """Stream ``url`` into ``part``; a dropped connection is resumed with a Range request.
+
+    A server that answers a Range request with the whole file (200) starts it over.
+    After ATTEMPTS connections without the whole body, the download fails.
+    """
+    got = _Received()
+    with part.open("wb") as out:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                _receive(url, out, got, on_progress, timeout, max_bytes)
+                return str(got.digest.hexdigest())
+            except _Dropped as err:
+                if attempt == ATTEMPTS:
                     raise DatasetError(
-                        f"{url}: body exceeds {max_bytes} bytes; check $GRADER_DATASET_MIRROR."
+                        f"download of {url} ended early ({got.done} of {got.total} bytes, "
+                        f"{ATTEMPTS} tries); run again."
+                    ) from err.__cause__
+                time.sleep(RETRY_DELAY_S * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _receive(
+    url: str,
+    out: BinaryIO,
+    got: _Received,
+    on_progress: ProgressCallback | None,
+    timeout: float,
+    max_bytes: int,
+) -> None:
+    headers = {"User-Agent": _USER_AGENT}
+    if got.done:
+        headers["Range"] = f"bytes={got.done}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if got.done and not _resumes(response, got.done):
+                out.seek(0)
+                out.truncate()
+                got.done, got.digest = 0, hashlib.sha256()
+            if not got.done:
+                got.total = _length(response.headers.get("Content-Length"))
+            if on_progress is not None:
+                on_progress(got.done, got.total)
+            while chunk := response.read(_CHUNK):
+                got.done += len(chunk)
+                if got.done > max_bytes:
+                    raise DatasetError(
+                        f"{url}: body exceeds {max_bytes} bytes; check ${MIRROR_ENV}."
                     )
-                digest.update(chunk)
+                got.digest.update(chunk)
                 out.write(chunk)
                 if on_progress is not None:
-                    on_progress(done, total)
+                    on_progress(got.done, got.total)
     except http.client.IncompleteRead as err:
-        raise DatasetError(_short(url, done + len(err.partial), total)) from err
+        out.write(err.partial)
+        got.digest.update(err.partial)
+        got.done += len(err.partial)
+        raise _Dropped() from err
     except urllib.error.URLError as err:  # includes HTTPError
         raise DatasetMissingError(
             f"cannot download {url} ({reason(err)}); check the network or set ${MIRROR_ENV}."
         ) from err
     except (OSError, http.client.HTTPException) as err:
-        raise DatasetError(
-            f"download of {url} failed after {done} bytes ({reason(err)}); run again."
-        ) from err
-    if total is not None and done != total:
-        raise DatasetError(_short(url, done, total))
-    return digest.hexdigest()
+        raise _Dropped() from err
+    if got.total is not None and got.done != got.total:
+        raise _Dropped()
 
 
-def _short(url: str, done: int, total: int | None) -> str:
-    return f"download of {url} ended early ({done} of {total} bytes); run again."
+def _resumes(response: http.client.HTTPResponse, start: int) -> bool:
+    """Whether ``response`` carries the body from byte ``start`` on (a 206 for our Range)."""
+    content_range = response.headers.get("Content-Range", "")
+    return response.status == 206 and str(content_range).startswith(f"bytes {start}-")
+
+
+def _length(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 def _mismatch(url: str, got: str, want: str) -> str:
