@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import rock_paper_scissors
+from grader.datasets import image_sets
 from grader.datasets.base import Dataset, DatasetSource, ProgressCallback, fingerprint
 from grader.datasets.cifar10 import Cifar10
 from grader.datasets.fashion_mnist import FashionMnist
@@ -41,7 +41,7 @@ DATASETS: dict[str, DatasetSource] = {
     "cifar10": Cifar10(),
     "shapes": SHAPES,
     "shapes_binary": SHAPES_BINARY,
-    "rock_paper_scissors": rock_paper_scissors.source(),
+    **{source.name: source for source in image_sets.ALL},
 }
 """Dataset name -> source."""
 

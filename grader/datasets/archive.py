@@ -23,7 +23,8 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from grader.datasets import cache, single_file
@@ -36,33 +37,37 @@ _CHUNK = 1 << 16
 
 @dataclass(frozen=True)
 class ArchiveSplit:
-    """One split: the archive's file name, its sha256 (None: not yet recorded), top folder."""
+    """One split: the archive's file name, its sha256 (None: not yet recorded), the folder
+    inside the archive that holds the class folders ("" for the archive's root)."""
 
     filename: str
     sha256: str | None
     top: str
 
 
+@dataclass(frozen=True)
 class ImageArchive:
-    """A registry source whose splits are zip archives of class folders."""
+    """A registry source whose splits are zip archives of class folders.
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        title: str,
-        origin: str,
-        files: dict[str, ArchiveSplit],
-        class_names: tuple[str, ...],
-        size: tuple[int, int],
-        max_bytes: int = 512 << 20,
-        max_unpacked: int = 1 << 30,
-        base_url: str | None = None,
-    ) -> None:
-        self.name, self.title, self.origin = name, title, origin
-        self.files, self.class_names, self.size = files, class_names, size
-        self.max_bytes, self.max_unpacked, self.base_url = max_bytes, max_unpacked, base_url
-        self.splits: tuple[str, ...] = tuple(files)
+    ``class_names`` are the class folders, in sorted order (Keras's label order).
+    Tests and mirrors point it elsewhere with ``dataclasses.replace(source, base_url=...)``.
+    """
+
+    name: str
+    title: str
+    origin: str
+    files: Mapping[str, ArchiveSplit]
+    class_names: tuple[str, ...]
+    size: tuple[int, int]
+    max_bytes: int = 512 << 20
+    max_unpacked: int = 1 << 30
+    base_url: str | None = None
+    splits: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if list(self.class_names) != sorted(self.class_names):
+            raise ValueError(f"{self.name}: class_names must be sorted, as Keras numbers them")
+        object.__setattr__(self, "splits", tuple(self.files))
 
     def load(self, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
         """Return the split as uint8 (N, height, width, 3) images, fetching what is missing."""
@@ -78,12 +83,9 @@ class ImageArchive:
         root = extract(
             archive, single_file.download_dir(self.name) / folder, max_unpacked=self.max_unpacked
         )
-        data = read_image_folders(root / part.top, size=self.size, channels=3)
-        if data.class_names != self.class_names:
-            raise DatasetError(
-                f"{archive}: classes {', '.join(data.class_names)} but {self.name} has "
-                f"{', '.join(self.class_names)}; replace the file."
-            )
+        data = read_image_folders(
+            root / part.top, size=self.size, channels=3, classes=self.class_names
+        )
         entry = cache.CachedArrays(data.images, data.labels, data.sha256, data.source)
         cache.save(self.name, split, key, entry)
         return data

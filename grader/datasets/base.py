@@ -35,8 +35,15 @@ class Dataset:
 class DatasetSource(Protocol):
     """What the registry holds: something that can load a named split."""
 
-    name: str
-    splits: tuple[str, ...]
+    @property
+    def name(self) -> str:
+        """The registry name, e.g. "fashion_mnist"."""
+        ...
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """The split names ``load`` accepts, e.g. ("train", "test")."""
+        ...
 
     def load(self, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
         """Return the split, finding or fetching the data as needed."""

@@ -32,20 +32,20 @@ _MARKER = ".grader-fingerprint"
 
 
 def read_image_folders(
-    root: Path, *, size: tuple[int, int] | None = None, channels: int = 3
+    root: Path,
+    *,
+    size: tuple[int, int] | None = None,
+    channels: int = 3,
+    classes: tuple[str, ...] | None = None,
 ) -> Dataset:
-    """Decode ``root/<class>/*`` into a Dataset: uint8 (N, H, W, C) images, sorted by class."""
+    """Decode ``root/<class>/*`` into a Dataset: uint8 (N, H, W, C) images, sorted by class.
+
+    ``classes`` names the class folders to read when the layout is known in advance
+    (a published archive): each must exist, and anything else under root is ignored.
+    """
     if not root.is_dir():
         raise DatasetMissingError(f"{root}: image folder not found; check the path.")
-    entries = sorted(root.iterdir())
-    stray = [p for p in entries if p.is_file() and not p.name.startswith(".")]
-    if stray:
-        raise DatasetError(
-            f"{stray[0]}: a file directly under {root}; put images in class folders."
-        )
-    class_dirs = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
-    if not class_dirs:
-        raise DatasetError(f"{root}: no class folders; expected {root}/<class>/<image>.png.")
+    class_dirs = _class_dirs(root) if classes is None else _named_dirs(root, classes)
     mode = {1: "L", 3: "RGB"}[channels]
     images: list[np.ndarray] = []
     labels: list[int] = []
@@ -95,6 +95,29 @@ def write_image_folders(data: Dataset, dest: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return dest
+
+
+def _class_dirs(root: Path) -> list[Path]:
+    entries = sorted(root.iterdir())
+    stray = [p for p in entries if p.is_file() and not p.name.startswith(".")]
+    if stray:
+        raise DatasetError(
+            f"{stray[0]}: a file directly under {root}; put images in class folders."
+        )
+    class_dirs = [p for p in entries if p.is_dir() and not p.name.startswith(".")]
+    if not class_dirs:
+        raise DatasetError(f"{root}: no class folders; expected {root}/<class>/<image>.png.")
+    return class_dirs
+
+
+def _named_dirs(root: Path, classes: tuple[str, ...]) -> list[Path]:
+    for name in classes:
+        if not (root / name).is_dir():
+            raise DatasetError(
+                f"{root / name}: class folder missing (expected {', '.join(classes)}); "
+                "replace the archive."
+            )
+    return [root / name for name in sorted(classes)]
 
 
 def _decode(
