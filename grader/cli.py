@@ -50,7 +50,7 @@ def _fail(err: GraderError, *, as_json: bool = False, task_id: str | None = None
     if as_json:
         from grader.results import Result, Status
 
-        status: Status = err.status if isinstance(err, SubmissionError) else "error"  # type: ignore[assignment]
+        status: Status = err.status if isinstance(err, SubmissionError) else "error"
         record = Result(task=task_id or "", status=status, message=str(err))
         report.print_json(record.to_json())
     report.error(str(err))
@@ -357,7 +357,8 @@ def batch(
     from grader import batch as core
     from grader import report, tasks
 
-    if backend not in ("local", "ray"):
+    backends: dict[str, core.Backend] = {"local": "local", "ray": "ray"}
+    if backend not in backends:
         raise _fail(GraderError(f"--backend must be local or ray, got '{backend}'")) from None
     try:
         spec = tasks.load_task(task_id)
@@ -368,7 +369,7 @@ def batch(
                 out=out,
                 workers=workers,
                 timeout_s=timeout,
-                backend=backend,  # type: ignore[arg-type]
+                backend=backends[backend],
                 address=address,
                 on_start=on_start,
                 on_result=on_result,

@@ -22,6 +22,7 @@ Only the CLI turns these into output and exit codes; core code raises.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 
 class GraderError(Exception):
@@ -79,7 +80,7 @@ class SubmissionError(GraderError):
     """The submission cannot be graded; it counts as not passing (exit 1)."""
 
     exit_code = 1
-    status: str = "invalid"
+    status: Literal["invalid", "timeout"] = "invalid"
     """The Result status this failure is recorded as."""
 
 
@@ -94,4 +95,4 @@ class InvalidModelError(SubmissionError):
 class SubmissionTimeout(SubmissionError):
     """The learner's code ran past its time limit and was stopped."""
 
-    status: str = "timeout"
+    status: Literal["invalid", "timeout"] = "timeout"

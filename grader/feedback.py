@@ -9,7 +9,7 @@ shows comes from that training sample, never from held-out data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     import numpy as np
@@ -136,6 +136,14 @@ def joined(inputs: np.ndarray, sample: TrainSample | None) -> np.ndarray:
     return inputs if sample is None else np.concatenate([inputs, sample.inputs])
 
 
+class Extras(TypedDict):
+    """The Result fields feedback fills in."""
+
+    hints: list[str]
+    train_value: float | None
+    train_mistakes: list[list[int]]
+
+
 def extras(
     task: TaskSpec,
     summary: ModelSummary,
@@ -143,7 +151,7 @@ def extras(
     sample: TrainSample | None,
     train_outputs: np.ndarray,
     output_shape: object,
-) -> dict[str, object]:
+) -> Extras:
     """Result fields from feedback: ``hints``, ``train_value``, ``train_mistakes``."""
     from grader.errors import InvalidModelError
     from grader.scoring import predicted_labels

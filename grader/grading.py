@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -130,10 +131,8 @@ def grade(
         f"{metrics.accuracy:.2%} {'reaches' if passed else 'is below'} the "
         f"{threshold:.0%} pass mark ({margin * 100:+.2f} points)"
     )
-    return base.finish(
-        "pass" if passed else "fail",
-        verdict,
-        started,
+    return replace(
+        base.finish("pass" if passed else "fail", verdict, started),
         value=metrics.accuracy,
         margin=margin,
         score=score_for(metrics.accuracy, task.grading.score_tiers),
@@ -184,7 +183,8 @@ class _Base:
     def refused(self, reason: str, started: float) -> Result:
         return self.finish("invalid", f"invalid model: {reason}", started)
 
-    def finish(self, status: Status, message: str, started: float, **scores: object) -> Result:
+    def finish(self, status: Status, message: str, started: float) -> Result:
+        """The Result with every common field; a scored one adds its scores with replace()."""
         notes = [n for n in (isolation().note,) if n]
         return Result(
             task=self.task.id,
@@ -202,5 +202,4 @@ class _Base:
             time_limit_s=self.task.time_limit_minutes * 60.0,
             notes=notes,
             versions=dict(self.versions),
-            **scores,  # type: ignore[arg-type]
         )

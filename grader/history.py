@@ -11,7 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from grader.store import Attempt, Elapsed, Gradebook, gradebook_path, open_gradebook
+from grader.clock import Elapsed
+from grader.store import Attempt, Gradebook, gradebook_path, open_gradebook
 
 if TYPE_CHECKING:
     from grader.results import Result

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.clock import Elapsed, elapsed
 from grader.errors import GradebookError
 
 FILENAME = "gradebook.sqlite"
@@ -65,33 +66,6 @@ def gradebook_path() -> Path:
     from grader.workspace import workspace_root
 
     return workspace_root() / ".grader" / FILENAME
-
-
-@dataclass(frozen=True)
-class Elapsed:
-    """Time used on a clock, never negative and never running backwards."""
-
-    used_s: float
-    limit_s: float
-    skewed: bool
-    """The system clock was found behind a time already recorded; ``used_s`` was held."""
-
-    @property
-    def left_s(self) -> float:
-        """Time left before the limit (0 when over)."""
-        return max(0.0, self.limit_s - self.used_s)
-
-    @property
-    def over(self) -> bool:
-        """Past the limit."""
-        return self.used_s > self.limit_s
-
-
-def elapsed(started_at: float, last_seen_at: float, limit_s: float, now: float) -> Elapsed:
-    """Time used since ``started_at``: a clock moved back is clamped to the last time seen."""
-    skewed = now < last_seen_at or now < started_at
-    effective = max(now, last_seen_at, started_at)
-    return Elapsed(used_s=effective - started_at, limit_s=limit_s, skewed=skewed)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,8 @@ class ImageArchive:
             raise DatasetMissingError(
                 f"{self.title}: the sha256 of {part.filename} is not recorded yet, so it is "
                 f"not downloaded unverified; copy a trusted {part.filename} into "
-                f"{dirs[-1]} (or $GRADER_DATA), or record its sha256 in grader/datasets."
+                f"{dirs[-1]} (or $GRADER_DATA), or record its sha256 in "
+                "grader/datasets/image_sets.py."
             )
         return found
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich import box
+from rich.console import JustifyMethod
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -20,14 +21,15 @@ from grader.report.console import (
 def show_catalogue(tasks: list[TaskSpec], status: dict[str, str] | None = None) -> None:
     """``grade list``: the catalogue as a course, with the candidate's status per task."""
     table = Table(title="Tasks", box=box.SIMPLE_HEAD, title_justify="left")
-    for name, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("id", "left"),
         ("title", "left"),
         ("category", "right"),
         ("pass mark", "right"),
         ("time", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    )
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
     if status is not None:
         table.add_column("status")
     for t in tasks:

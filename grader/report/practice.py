@@ -10,9 +10,10 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from grader.clock import Elapsed
     from grader.exam import ExamReport
     from grader.history import Summary
-    from grader.store import Attempt, Clock, Elapsed, Session
+    from grader.store import Attempt, Clock, Session
     from grader.tasks import TaskSpec
 
 from grader.report.console import (
