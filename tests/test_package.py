@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 import grader
 
@@ -21,3 +24,18 @@ def test_importing_grader_does_not_load_tensorflow_or_rich() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_wheel_carries_the_task_templates(tmp_path: Path) -> None:
+    """``grade new`` reads grader/templates/*.tmpl: a non-editable install needs them too."""
+    repo, src = Path(__file__).resolve().parents[1], tmp_path / "src"
+    for name in ("pyproject.toml", "README.md"):  # a copy: setuptools builds in the tree
+        (src / name).parent.mkdir(exist_ok=True)
+        shutil.copy(repo / name, src / name)
+    shutil.copytree(repo / "grader", src / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    build = [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation"]
+    subprocess.run([*build, "-q", "-w", str(tmp_path)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("grader-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    templates = {f"grader/templates/{n}.tmpl" for n in ("task.toml", "prompt.md", "starter.py")}
+    assert templates | {"grader/templates/reference.py.tmpl"} <= names
