@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.datasets import mnist
+from grader.datasets import mnist, single_file
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 from tests.conftest import Server, closed_port_url
 
@@ -61,6 +61,24 @@ def test_a_downloaded_file_is_used_offline(server: Server) -> None:
     first = serve(server).load("train")
     offline = mnist.Mnist(base_url=closed_port_url(), sha256=serve(server).sha256)
     assert offline.load("train").sha256 == first.sha256
+
+
+def test_lookup_order_is_data_env_then_keras_cache_then_system_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(single_file, "SYSTEM_ROOT", tmp_path / "usr-share-datasets")
+    offline = mnist.Mnist(base_url=closed_port_url())
+    places = {
+        "system": tmp_path / "usr-share-datasets" / "mnist",
+        "keras": tmp_path / "home" / ".keras" / "datasets",
+        "data": tmp_path / "data",
+    }
+    for where, folder in places.items():  # each new copy outranks the ones before it
+        folder.mkdir(parents=True)
+        (folder / "mnist.npz").write_bytes(npz_bytes())
+        if where == "data":
+            monkeypatch.setenv("GRADER_DATA", str(folder))
+        assert offline.load("train").source == str(folder), where
 
 
 def test_checksum_mismatch_keeps_nothing(server: Server) -> None:

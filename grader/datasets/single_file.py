@@ -1,7 +1,8 @@
 """Datasets shipped upstream as one file (an .npz, a tarball): find it, or fetch it, then cache.
 
 The file is looked for, in order, in $GRADER_DATA (or its ``<name>`` subfolder), the Keras
-cache (~/.keras/datasets) and the grader's download cache; failing all, it is downloaded from
+cache (~/.keras/datasets), the system folder ``/usr/share/datasets/<name>`` (where a
+distribution package would put it) and the grader's download cache; failing all, it is downloaded from
 its origin into that cache and checked against its sha256 before it is kept. Parsed splits are
 cached as .npy, keyed by the file and its checksum.
 """
@@ -22,6 +23,10 @@ Reader = Callable[[Path], tuple[np.ndarray, np.ndarray]]
 """Parses one split out of the file: (images, labels)."""
 
 
+SYSTEM_ROOT = Path("/usr/share/datasets")
+"""Where system packages install datasets (Debian: dataset-fashion-mnist)."""
+
+
 def download_dir(name: str) -> Path:
     """The folder downloads of ``name`` go to: <grader cache>/<name>."""
     return cache.cache_root() / name
@@ -34,7 +39,7 @@ def search_dirs(name: str) -> list[Path]:
     if data:
         root = Path(data).expanduser()
         dirs += [root / name, root]
-    return [*dirs, Path.home() / ".keras" / "datasets", download_dir(name)]
+    return [*dirs, Path.home() / ".keras" / "datasets", SYSTEM_ROOT / name, download_dir(name)]
 
 
 def find_or_fetch(
