@@ -13,6 +13,7 @@ from grader.errors import WorkspaceError
 from grader.scaffold import new_task
 from grader.tasks import load_task
 from grader.validate import validate_task
+from tests.conftest import closed_port_url
 from tests.test_validate import PIXEL_REFERENCE
 
 
@@ -72,3 +73,15 @@ def test_filled_reference_makes_the_scaffold_validate(workspace: Path) -> None:
     (workspace / "tasks" / "task07" / "reference.py").write_text(PIXEL_REFERENCE)
     done = CliRunner().invoke(app, ["validate", "task07"])
     assert done.exit_code == 0, done.output
+
+
+def test_registered_set_not_yet_downloaded_gets_its_published_shape(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADER_DATASET_MIRROR", closed_port_url())
+    _, notes = new_task("task09", dataset="horses_or_humans")
+    spec = load_task("task09")
+    assert spec.model.input_shape == (150, 150, 3) and spec.model.classes == 2
+    assert notes == [
+        "dataset 'horses_or_humans' is not on this machine yet; wrote its published shape"
+    ]

@@ -2,9 +2,9 @@
 
 The file is looked for, in order, in $GRADER_DATA (or its ``<name>`` subfolder), the Keras
 cache (~/.keras/datasets), the system folder ``/usr/share/datasets/<name>`` (where a
-distribution package would put it) and the grader's download cache; failing all, it is downloaded from
-its origin into that cache and checked against its sha256 before it is kept. Parsed splits are
-cached as .npy, keyed by the file and its checksum.
+distribution package would put it) and the grader's download cache. Failing all, it is
+downloaded from its origin into that cache and checked against its sha256 before it is
+kept. Parsed splits are cached as .npy, keyed by the file and its checksum.
 """
 
 from __future__ import annotations
