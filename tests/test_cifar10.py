@@ -8,12 +8,13 @@ import os
 import pickle
 import re
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grader.datasets import cifar10
+from grader.datasets import cifar10, single_file
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 from tests.conftest import Server, closed_port_url
 
@@ -52,9 +53,14 @@ def tarball(extra: dict[str, bytes] | None = None, *, link: str | None = None) -
     return buffer.getvalue()
 
 
-def serve(server: Server, body: bytes) -> cifar10.Cifar10:
+def leftovers() -> list[str]:
+    folder = single_file.download_dir(cifar10.NAME)
+    return os.listdir(folder) if folder.exists() else []
+
+
+def serve(server: Server, body: bytes) -> single_file.SingleFileSource:
     (server.root / cifar10.FILENAME).write_bytes(body)
-    return cifar10.Cifar10(base_url=server.url, sha256=hashlib.sha256(body).hexdigest())
+    return replace(cifar10.SOURCE, base_url=server.url, sha256=hashlib.sha256(body).hexdigest())
 
 
 def test_reads_both_splits_as_hwc_uint8(server: Server) -> None:
@@ -71,16 +77,20 @@ def test_reads_both_splits_as_hwc_uint8(server: Server) -> None:
 def test_checksum_mismatch_keeps_nothing(server: Server) -> None:
     (server.root / cifar10.FILENAME).write_bytes(tarball())
     with pytest.raises(ChecksumError, match="does not match"):
-        cifar10.Cifar10(base_url=server.url, sha256="0" * 64).load("test")
-    assert not cifar10.download_dir().exists() or not os.listdir(cifar10.download_dir())
+        replace(cifar10.SOURCE, base_url=server.url, sha256="0" * 64).load("test")
+    assert not single_file.download_dir(cifar10.NAME).exists() or not os.listdir(
+        single_file.download_dir(cifar10.NAME)
+    )
 
 
 def test_truncated_download_keeps_nothing(server: Server) -> None:
     source = serve(server, tarball())
-    source.base_url = server.url + "truncated/"
+    source = replace(source, base_url=server.url + "truncated/")
     with pytest.raises(DatasetError, match="ended early"):
         source.load("test")
-    assert not cifar10.download_dir().exists() or not os.listdir(cifar10.download_dir())
+    assert not single_file.download_dir(cifar10.NAME).exists() or not os.listdir(
+        single_file.download_dir(cifar10.NAME)
+    )
 
 
 def test_member_climbing_out_is_refused_and_nothing_is_written(
@@ -115,7 +125,7 @@ def test_pickle_that_would_run_code_is_refused(server: Server) -> None:
 
 def test_offline_without_the_file_says_it_must_be_downloaded_first() -> None:
     with pytest.raises(DatasetMissingError) as caught:
-        cifar10.Cifar10(base_url=closed_port_url()).load("test")
+        replace(cifar10.SOURCE, base_url=closed_port_url()).load("test")
     assert str(caught.value).startswith("CIFAR-10 must be downloaded first:")
 
 
@@ -124,4 +134,4 @@ def test_not_a_tarball_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     bad = tmp_path / cifar10.FILENAME
     bad.write_bytes(b"not gzip at all")
     with pytest.raises(DatasetError, match=f"{bad}: not a readable .tar.gz"):
-        cifar10.Cifar10(base_url=closed_port_url()).load("test")
+        replace(cifar10.SOURCE, base_url=closed_port_url()).load("test")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +37,14 @@ def npz_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def serve(server: Server) -> mnist.Mnist:
+def serve(server: Server) -> single_file.SingleFileSource:
     body = npz_bytes()
     (server.root / "mnist.npz").write_bytes(body)
-    return mnist.Mnist(base_url=server.url, sha256=hashlib.sha256(body).hexdigest())
+    return replace(mnist.SOURCE, base_url=server.url, sha256=hashlib.sha256(body).hexdigest())
 
 
 def leftovers() -> list[Path]:
-    folder = mnist.download_dir()
+    folder = single_file.download_dir(mnist.NAME)
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
@@ -54,12 +55,12 @@ def test_downloads_verifies_and_reads_both_splits(server: Server) -> None:
     assert train.images.shape == (6, 28, 28) and train.labels.tolist() == [0, 1, 2, 3, 4, 5]
     assert test.images.shape == (4, 28, 28)
     assert train.class_names == tuple("0123456789")
-    assert leftovers() == [mnist.download_dir() / "mnist.npz"]
+    assert leftovers() == [single_file.download_dir(mnist.NAME) / "mnist.npz"]
 
 
 def test_a_downloaded_file_is_used_offline(server: Server) -> None:
     first = serve(server).load("train")
-    offline = mnist.Mnist(base_url=closed_port_url(), sha256=serve(server).sha256)
+    offline = replace(mnist.SOURCE, base_url=closed_port_url(), sha256=serve(server).sha256)
     assert offline.load("train").sha256 == first.sha256
 
 
@@ -67,7 +68,7 @@ def test_lookup_order_is_data_env_then_keras_cache_then_system_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(single_file, "SYSTEM_ROOT", tmp_path / "usr-share-datasets")
-    offline = mnist.Mnist(base_url=closed_port_url())
+    offline = replace(mnist.SOURCE, base_url=closed_port_url())
     places = {
         "system": tmp_path / "usr-share-datasets" / "mnist",
         "keras": tmp_path / "home" / ".keras" / "datasets",
@@ -83,7 +84,7 @@ def test_lookup_order_is_data_env_then_keras_cache_then_system_folder(
 
 def test_checksum_mismatch_keeps_nothing(server: Server) -> None:
     (server.root / "mnist.npz").write_bytes(npz_bytes())
-    source = mnist.Mnist(base_url=server.url, sha256="0" * 64)
+    source = replace(mnist.SOURCE, base_url=server.url, sha256="0" * 64)
     with pytest.raises(ChecksumError, match="does not match"):
         source.load("train")
     assert leftovers() == []
@@ -91,14 +92,14 @@ def test_checksum_mismatch_keeps_nothing(server: Server) -> None:
 
 def test_truncated_download_keeps_nothing(server: Server) -> None:
     source = serve(server)
-    source.base_url = server.url + "truncated/"
+    source = replace(source, base_url=server.url + "truncated/")
     with pytest.raises(DatasetError, match="ended early"):
         source.load("train")
     assert leftovers() == []
 
 
 def test_offline_without_the_file_says_it_must_be_downloaded_first() -> None:
-    source = mnist.Mnist(base_url=closed_port_url())
+    source = replace(mnist.SOURCE, base_url=closed_port_url())
     with pytest.raises(DatasetMissingError) as caught:
         source.load("test")
     message = str(caught.value)
@@ -110,7 +111,7 @@ def test_keras_cache_copy_is_found(tmp_path: Path) -> None:
     keras_dir = tmp_path / "home" / ".keras" / "datasets"
     keras_dir.mkdir(parents=True)
     (keras_dir / "mnist.npz").write_bytes(npz_bytes())
-    data = mnist.Mnist(base_url=closed_port_url()).load("test")
+    data = replace(mnist.SOURCE, base_url=closed_port_url()).load("test")
     assert data.source == str(keras_dir) and len(data) == 4
 
 
@@ -120,7 +121,7 @@ def test_corrupt_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     bad.parent.mkdir()
     bad.write_bytes(npz_bytes()[:100])
     with pytest.raises(DatasetError, match=f"{bad}: not a readable .npz"):
-        mnist.Mnist(base_url=closed_port_url()).load("train")
+        replace(mnist.SOURCE, base_url=closed_port_url()).load("train")
 
 
 def test_pickled_arrays_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,4 +129,4 @@ def test_pickled_arrays_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     bad = tmp_path / "mnist.npz"
     np.savez(bad, x_train=np.array([object()]), y_train=np.zeros(1, dtype=np.uint8))
     with pytest.raises(DatasetError, match=f"{bad}: not a readable .npz"):
-        mnist.Mnist(base_url=closed_port_url()).load("train")
+        replace(mnist.SOURCE, base_url=closed_port_url()).load("train")

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import image_sets
+from grader.datasets import cifar10, image_sets, mnist
 from grader.datasets.base import Dataset, DatasetSource, ProgressCallback, fingerprint
-from grader.datasets.cifar10 import Cifar10
 from grader.datasets.fashion_mnist import FashionMnist
 from grader.datasets.heldout import load_heldout
-from grader.datasets.mnist import Mnist
 from grader.datasets.shapes import SHAPES, SHAPES_BINARY
 from grader.errors import DatasetError
 
@@ -37,8 +35,8 @@ __all__ = [
 
 DATASETS: dict[str, DatasetSource] = {
     "fashion_mnist": FashionMnist(),
-    "mnist": Mnist(),
-    "cifar10": Cifar10(),
+    "mnist": mnist.SOURCE,
+    "cifar10": cifar10.SOURCE,
     "shapes": SHAPES,
     "shapes_binary": SHAPES_BINARY,
     **{source.name: source for source in image_sets.ALL},

@@ -1,9 +1,8 @@
 """CIFAR-10: 32x32 colour photos in 10 classes, 50,000 train and 10,000 test images.
 
 The data is the CIFAR "python version" tarball ``cifar-10-python.tar.gz``. It is
-looked for in $GRADER_DATA, the Keras cache (~/.keras/datasets) and the grader's
-download cache; failing all, it is downloaded from the origin and kept only once
-its sha256 matches.
+found, or downloaded and kept only once its sha256 matches, as
+:mod:`grader.datasets.single_file` describes.
 
 The batches inside are Python pickles, so they are read with care:
 
@@ -18,13 +17,13 @@ from __future__ import annotations
 import io
 import pickle
 import tarfile
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from grader.datasets import single_file
-from grader.datasets.base import Dataset, ProgressCallback
 from grader.errors import DatasetError
 
 NAME = "cifar10"
@@ -50,7 +49,6 @@ BATCHES = {
     "test": ("test_batch",),
 }
 """Split -> the batch members that make it up."""
-_MAX_BYTES = 256 << 20
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
@@ -58,48 +56,6 @@ _ALLOWED_GLOBALS = {
     ("numpy", "dtype"),
     ("_codecs", "encode"),
 }
-
-
-def download_dir() -> Path:
-    """Return the folder downloads go to: <grader cache>/cifar10."""
-    return single_file.download_dir(NAME)
-
-
-def search_dirs() -> list[Path]:
-    """Return the folders to look in, best first."""
-    return single_file.search_dirs(NAME)
-
-
-class Cifar10:
-    """The registry's source for CIFAR-10."""
-
-    name = NAME
-    splits: tuple[str, ...] = tuple(BATCHES)
-
-    def __init__(self, *, base_url: str | None = None, sha256: str = SHA256) -> None:
-        self.base_url = base_url
-        self.sha256 = sha256
-
-    def load(self, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
-        """Return the split as uint8 (N, 32, 32, 3) images, reading or downloading the tarball."""
-        path = single_file.find_or_fetch(
-            NAME,
-            FILENAME,
-            origin=ORIGIN,
-            sha256=self.sha256,
-            title="CIFAR-10",
-            max_bytes=_MAX_BYTES,
-            base_url=self.base_url,
-            on_progress=on_progress,
-        )
-        return single_file.load_split(
-            NAME,
-            split,
-            path,
-            sha256=self.sha256,
-            class_names=CLASS_NAMES,
-            read=lambda p: read_tarball(p, BATCHES[split]),
-        )
 
 
 def read_tarball(path: Path, batches: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -161,3 +117,16 @@ def _batch(path: Path, member: str, data: bytes) -> tuple[np.ndarray, np.ndarray
         raise DatasetError(f"{where}: labels do not match the images; replace the file.")
     images = pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), label_array.astype(np.uint8)
+
+
+SOURCE = single_file.SingleFileSource(
+    NAME,
+    title="CIFAR-10",
+    filename=FILENAME,
+    origin=ORIGIN,
+    sha256=SHA256,
+    class_names=CLASS_NAMES,
+    readers={split: partial(read_tarball, batches=names) for split, names in BATCHES.items()},
+    max_bytes=256 << 20,
+)
+"""The registry's source for CIFAR-10."""
