@@ -230,6 +230,16 @@ def server(tmp_path: Path) -> Iterator[Server]:
         thread.join()
 
 
+@pytest.fixture
+def no_local_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty HOME and grader cache and no $GRADER_DATA or mirror: only what a test
+    serves or places exists (for dataset sources that look in several folders)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("GRADER_DATA", raising=False)
+    monkeypatch.delenv("GRADER_DATASET_MIRROR", raising=False)
+
+
 @pytest.fixture(autouse=True)
 def _no_retry_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     """Downloads retry at once in tests; the pause between tries is for real networks."""

@@ -22,12 +22,7 @@ from tests.conftest import Server
 RPS = image_sets.ROCK_PAPER_SCISSORS
 
 
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("GRADER_DATA", raising=False)
-    monkeypatch.delenv("GRADER_DATASET_MIRROR", raising=False)
+pytestmark = pytest.mark.usefixtures("no_local_data")
 
 
 def png_bytes(value: int, size: int = 20) -> bytes:

@@ -18,13 +18,7 @@ from grader.datasets import cifar10, single_file
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 from tests.conftest import Server, closed_port_url
 
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GRADER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("GRADER_DATA", raising=False)
-    monkeypatch.delenv("GRADER_DATASET_MIRROR", raising=False)
+pytestmark = pytest.mark.usefixtures("no_local_data")
 
 
 def batch(n: int, first_label: int) -> bytes:
