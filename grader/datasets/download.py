@@ -120,8 +120,9 @@ def _stream(
     After ATTEMPTS connections without the whole body, the download fails.
     """
     got = _Received()
+    attempt = 1
     with part.open("wb") as out:
-        for attempt in range(1, ATTEMPTS + 1):
+        while True:
             try:
                 _receive(url, out, got, on_progress, timeout, max_bytes)
                 return str(got.digest.hexdigest())
@@ -131,8 +132,8 @@ def _stream(
                         f"download of {url} ended early ({got.done} of {got.total} bytes, "
                         f"{ATTEMPTS} tries); run again."
                     ) from err.__cause__
-                time.sleep(RETRY_DELAY_S * attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+            time.sleep(RETRY_DELAY_S * attempt)
+            attempt += 1
 
 
 def _receive(
