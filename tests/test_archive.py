@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from grader import datasets
-from grader.datasets import image_sets
+from grader.datasets import image_sets, single_file
 from grader.datasets.archive import ArchiveSplit, ImageArchive
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 from tests.conftest import Server
@@ -190,12 +190,14 @@ def test_folders_beside_the_classes_are_ignored(server: Server) -> None:
     assert data.images.shape == (4, 150, 150, 3)
 
 
-def test_missing_class_folder_is_named(server: Server) -> None:
+def test_missing_class_folder_is_named(server: Server, tmp_path: Path) -> None:
     body = archive("rps", 0, classes=("paper", "rock"))
     source = serve(server, body, archive("rps-test-set", 100))
     with pytest.raises(DatasetError, match=r"rps/scissors: class folder missing") as caught:
         source.load("train")
+    assert str(caught.value).startswith(str(single_file.download_dir(RPS.name) / "rps.zip"))
     assert "\n" not in str(caught.value)
+    assert leftovers(tmp_path) == []
 
 
 def test_one_archive_can_hold_both_splits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,9 +83,15 @@ class ImageArchive:
         root = extract(
             archive, single_file.download_dir(self.name) / folder, max_unpacked=self.max_unpacked
         )
-        data = read_image_folders(
-            root / part.top, size=self.size, channels=3, classes=self.class_names
-        )
+        try:
+            data = read_image_folders(
+                root / part.top, size=self.size, channels=3, classes=self.class_names
+            )
+        except DatasetError as err:
+            shutil.rmtree(root, ignore_errors=True)  # keep no extraction of a bad archive
+            raise DatasetError(
+                f"{archive}: not the published {self.title} ({err}); replace it."
+            ) from err
         entry = cache.CachedArrays(data.images, data.labels, data.sha256, data.source)
         cache.save(self.name, split, key, entry)
         return data

@@ -114,8 +114,7 @@ def _named_dirs(root: Path, classes: tuple[str, ...]) -> list[Path]:
     for name in classes:
         if not (root / name).is_dir():
             raise DatasetError(
-                f"{root / name}: class folder missing (expected {', '.join(classes)}); "
-                "replace the archive."
+                f"{root / name}: class folder missing (expected {', '.join(classes)})"
             )
     return [root / name for name in sorted(classes)]
 
