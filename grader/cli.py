@@ -7,12 +7,15 @@ Only this module turns exceptions into exit codes: 0 passed, 1 did not pass, 2 c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from grader.errors import GraderError, SubmissionError
+
+if TYPE_CHECKING:
+    from grader.results import Result
 
 
 class _TaskAwareGroup(TyperGroup):
@@ -99,23 +102,36 @@ def grade_task(
         raise _fail(err, as_json=as_json, task_id=task_id) from None
     from grader import history
 
-    book_error: GraderError | None = None
+    problems: list[GraderError] = []
     try:
         result = history.record(result)
     except GraderError as err:
-        book_error = err
-    if as_json:
-        report.print_json(result.to_json())
-    else:
+        problems.append(err)
+    if not as_json:
         report.show_result(result, spec.title)
     if report_path is not None:
         try:
             _write_report(report_path, result, spec)
         except GraderError as err:
-            raise _fail(err) from None
-    if book_error is not None:
-        raise _fail(book_error)
-    raise typer.Exit(result.exit_code)
+            problems.append(err)
+    final = _with_problems(result, problems)
+    if as_json:
+        # Printed last, once every failure is known, so that exit 2 always reads "error".
+        report.print_json(final.to_json())
+    for problem in problems:
+        report.error(str(problem))
+    raise typer.Exit(final.exit_code)
+
+
+def _with_problems(result: Result, problems: list[GraderError]) -> Result:
+    """``result`` as an ``error`` record when the grader failed after grading (gradebook,
+    report): the verdict moves into the message, the scores stay."""
+    if not problems:
+        return result
+    from dataclasses import replace
+
+    reasons = "; ".join(str(p) for p in problems)
+    return replace(result, status="error", message=f"{reasons} (graded: {result.message})")
 
 
 def _write_report(path: Path, result: Any, spec: Any) -> None:

@@ -116,3 +116,41 @@ def test_python_dash_m_grader_runs() -> None:
         [sys.executable, "-m", "grader", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "grade" in done.stdout.lower()
+
+
+def _one_json_object(stdout: str) -> dict[str, object]:
+    """The only thing on stdout must be one JSON object."""
+    record, end = json.JSONDecoder().raw_decode(stdout.strip())
+    assert stdout.strip()[end:] == "", f"more than one JSON object on stdout: {stdout!r}"
+    assert isinstance(record, dict)
+    return record
+
+
+def test_damaged_gradebook_with_json_is_exit_2_and_one_error_object(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The grading itself works (junk is refused without a child); recording it does not."""
+    book = workspace / ".grader" / "gradebook.sqlite"
+    book.parent.mkdir()
+    book.write_bytes(b"\x13garbage, not an sqlite database" * 64)
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"junk")
+    result = runner.invoke(app, ["tiny01", "--model", str(junk), "--json"])
+    assert result.exit_code == 2
+    record = _one_json_object(result.stdout)
+    assert record["status"] == "error" and record["task"] == "tiny01"
+    assert "gradebook" in str(record["message"]) and "junk" in str(record["message"])
+    assert "damaged" in result.stderr
+
+
+def test_unwritable_report_with_json_is_exit_2_and_one_error_object(
+    workspace: Path, tmp_path: Path
+) -> None:
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(b"not a zip")
+    page = tmp_path / "no-such-folder" / "report.html"
+    result = runner.invoke(app, ["tiny01", "--model", str(junk), "--json", "--report", str(page)])
+    assert result.exit_code == 2
+    record = _one_json_object(result.stdout)
+    assert record["status"] == "error" and "cannot write the report" in str(record["message"])
+    assert not page.exists()
