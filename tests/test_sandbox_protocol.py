@@ -92,7 +92,7 @@ def test_predictions_for_another_number_of_inputs_are_refused(rows: int) -> None
 
 
 def test_a_scalar_in_place_of_predictions_is_refused() -> None:
-    got = _parse(reply(good(), np.float32(1.0)), NONCE, N, "")
+    got = _parse(reply(good(), np.array(1.0, np.float32)), NONCE, N, "")
     assert not got.ok and got.outputs is None and got.error == f"model returned () for {N} inputs"
 
 
