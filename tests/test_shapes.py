@@ -16,8 +16,12 @@ from grader.errors import DatasetError
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shared grader cache; the workspace (held-out secret, private cache) beside it."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("GRADER_CACHE", str(cache))
+    monkeypatch.setenv("GRADER_HOME", str(tmp_path / "ws"))
+    monkeypatch.delenv("GRADER_HELDOUT_SECRET", raising=False)
+    monkeypatch.delenv("GRADER_HELDOUT_SECRET_FILE", raising=False)
     return cache
 
 
@@ -60,23 +64,54 @@ def test_classes_must_be_sorted_known_shapes() -> None:
         shapes.ShapesSource("x", ("blob",), {"train": 1, "test": 1})
 
 
+@pytest.mark.parametrize("split", ["train", "test"])
 def test_second_load_comes_from_the_cache(
-    small_shapes: shapes.ShapesSource, monkeypatch: pytest.MonkeyPatch
+    small_shapes: shapes.ShapesSource, monkeypatch: pytest.MonkeyPatch, split: str
 ) -> None:
-    first = datasets.load("shapes", "test")
+    load = small_shapes.load if split == "train" else small_shapes.load_private
+    first = load(split)
 
     def no_generation(*args: object, **kwargs: object) -> None:
         raise AssertionError("generated again instead of reading the cache")
 
     monkeypatch.setattr(shapes, "generate", no_generation)
-    again = datasets.load("shapes", "test")
+    again = load(split)
     assert again.sha256 == first.sha256
     assert np.array_equal(again.images, first.images)
 
 
-def test_heldout_uses_its_own_seed(small_shapes: shapes.ShapesSource) -> None:
+def test_private_heldout_is_cached_only_in_the_workspace_never_in_the_shared_cache(
+    small_shapes: shapes.ShapesSource, private_cache: Path, tmp_path: Path
+) -> None:
+    """The shared cache is where any process of the user can look; the held-out split
+    lives only in the workspace's .grader/ folder, which no sandboxed child sees."""
+    small_shapes.load("train")
+    small_shapes.load_private("test")
+    assert list(private_cache.glob("arrays/shapes-train-*"))
+    assert not list(private_cache.glob("arrays/shapes-test-*"))
+    assert list((tmp_path / "ws" / ".grader" / "cache").glob("arrays/shapes-test-*"))
+
+
+def test_heldout_split_cannot_be_loaded_like_a_public_one(
+    small_shapes: shapes.ShapesSource,
+) -> None:
+    with pytest.raises(DatasetError, match="private held-out set"):
+        datasets.load("shapes", "test")
+    assert datasets.public_splits("shapes") == ("train",)
+
+
+def test_heldout_seed_comes_from_the_workspace_secret(
+    small_shapes: shapes.ShapesSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert small_shapes.seed("test") != small_shapes.seed("train")
     assert shapes.SHAPES.seed("train") != shapes.SHAPES_BINARY.seed("train")
+    assert shapes.SHAPES.seed("test") != shapes.SHAPES_BINARY.seed("test")
+    mine = small_shapes.seed("test")
+    monkeypatch.setenv("GRADER_HOME", str(tmp_path / "another-workspace"))
+    assert small_shapes.seed("test") != mine  # a new secret there
+    assert small_shapes.seed("train") == shapes.ShapesSource(
+        "shapes", small_shapes.classes, small_shapes.counts
+    ).seed("train")  # the training split stays public and identical everywhere
 
 
 def test_export_writes_class_folders_that_read_back_to_the_same_pixels(
@@ -120,8 +155,10 @@ def test_export_replaces_an_older_export_but_never_other_files(
 
 
 @pytest.mark.parametrize("name", ["shapes", "shapes_binary"])
-def test_real_heldout_regenerates_to_the_same_fingerprint(name: str, private_cache: Path) -> None:
-    first = datasets.load(name, "test")
-    shutil.rmtree(private_cache)
-    again = datasets.load(name, "test")
+def test_real_heldout_regenerates_to_the_same_fingerprint(name: str, tmp_path: Path) -> None:
+    source = datasets.get_source(name)
+    assert isinstance(source, shapes.ShapesSource)
+    first = source.load_private("test")
+    shutil.rmtree(tmp_path / "ws" / ".grader" / "cache")
+    again = source.load_private("test")
     assert again.sha256 == first.sha256 == datasets.fingerprint(again.images, again.labels)

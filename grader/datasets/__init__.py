@@ -13,8 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import cifar10, image_sets, mnist
-from grader.datasets.base import Dataset, DatasetSource, ProgressCallback, fingerprint
+from grader.datasets import cifar10, exported, image_sets, mnist
+from grader.datasets.base import (
+    Dataset,
+    DatasetSource,
+    ProgressCallback,
+    fingerprint,
+    private_splits,
+)
 from grader.datasets.fashion_mnist import FashionMnist
 from grader.datasets.heldout import load_heldout
 from grader.datasets.shapes import SHAPES, SHAPES_BINARY
@@ -31,6 +37,7 @@ __all__ = [
     "load",
     "load_arrays",
     "load_heldout",
+    "private_splits",
 ]
 
 DATASETS: dict[str, DatasetSource] = {
@@ -60,6 +67,8 @@ def get_source(name: str) -> DatasetSource:
 def load(name: str, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
     """Load ``split`` ("train" or "test") of dataset ``name``, downloading it if needed.
 
+    Inside a sandboxed child, the splits the grader exported for it are read instead
+    (:mod:`grader.datasets.exported`). A private held-out split is refused.
     Without ``on_progress``, a download shows a rich progress bar on stderr.
     """
     source = get_source(name)
@@ -67,6 +76,9 @@ def load(name: str, split: str, *, on_progress: ProgressCallback | None = None) 
         raise DatasetError(
             f"Dataset '{name}' has no split '{split}'; use one of: {', '.join(source.splits)}."
         )
+    given = exported.find(name, split)
+    if given is not None:
+        return given
     if on_progress is not None:
         return source.load(split, on_progress=on_progress)
     from grader.report import download_progress
@@ -90,3 +102,10 @@ def load_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(images, labels)`` of a split as uint8 numpy arrays."""
     dataset = load(name, split)
     return dataset.images, dataset.labels
+
+
+def public_splits(name: str) -> tuple[str, ...]:
+    """The splits of ``name`` a learner's code may load: all but its private held-out ones."""
+    source = get_source(name)
+    hidden = private_splits(source)
+    return tuple(s for s in source.splits if s not in hidden)

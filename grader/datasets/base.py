@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -48,6 +48,24 @@ class DatasetSource(Protocol):
     def load(self, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
         """Return the split, finding or fetching the data as needed."""
         ...
+
+
+@runtime_checkable
+class PrivateSource(Protocol):
+    """A source with private splits: generated at grading time from a secret, never loadable
+    through :func:`grader.datasets.load` (see :mod:`grader.datasets.secret`)."""
+
+    private_splits: tuple[str, ...]
+    """Splits that only the grader may load, with :meth:`load_private`."""
+
+    def load_private(self, split: str) -> Dataset:
+        """Return a private split, generated from the held-out secret."""
+        ...
+
+
+def private_splits(source: DatasetSource) -> tuple[str, ...]:
+    """The splits of ``source`` a learner's code may never load."""
+    return source.private_splits if isinstance(source, PrivateSource) else ()
 
 
 def fingerprint(images: np.ndarray, labels: np.ndarray) -> str:

@@ -33,6 +33,8 @@ class CachedArrays:
     sha256: str
     """The fingerprint computed when the entry was written."""
     source: str
+    class_names: tuple[str, ...] = ()
+    """Names of the classes, when the entry records them (exported splits do)."""
 
 
 def cache_root() -> Path:
@@ -50,14 +52,28 @@ def key_for(files: list[Path], extra: object = None) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def entry_dir(name: str, split: str, key: str) -> Path:
-    """Return the folder an entry lives in (it may not exist)."""
-    return cache_root() / "arrays" / f"{name}-{split}-{key}"
+def entry_dir(name: str, split: str, key: str, *, root: Path | None = None) -> Path:
+    """Return the folder an entry lives in (it may not exist); ``root`` defaults to the cache."""
+    return (root or cache_root()) / "arrays" / f"{name}-{split}-{key}"
 
 
-def load(name: str, split: str, key: str) -> CachedArrays | None:
+def load(name: str, split: str, key: str, *, root: Path | None = None) -> CachedArrays | None:
     """Return the entry, or None if it is absent or unreadable (a bad entry is just a miss)."""
-    folder = entry_dir(name, split, key)
+    return read_entry(entry_dir(name, split, key, root=root))
+
+
+def save(
+    name: str, split: str, key: str, entry: CachedArrays, *, root: Path | None = None
+) -> Path | None:
+    """Write the entry atomically; return its folder, or None if the cache is not writable.
+
+    Failing to cache never fails a load: the data is already in memory.
+    """
+    return write_entry(entry_dir(name, split, key, root=root), entry)
+
+
+def read_entry(folder: Path) -> CachedArrays | None:
+    """The arrays an entry folder holds, or None if it is absent, damaged or of another format."""
     try:
         meta = json.loads((folder / "meta.json").read_text())
         images = np.load(folder / "images.npy", allow_pickle=False)
@@ -70,23 +86,22 @@ def load(name: str, split: str, key: str) -> CachedArrays | None:
             or labels.dtype != np.uint8
         ):
             return None
-        return CachedArrays(images, labels, str(meta["sha256"]), str(meta["source"]))
+        names = tuple(str(n) for n in meta.get("class_names", ()))
+        return CachedArrays(images, labels, str(meta["sha256"]), str(meta["source"]), names)
     except (OSError, ValueError, KeyError, TypeError, EOFError):
         return None
 
 
-def save(name: str, split: str, key: str, entry: CachedArrays) -> Path | None:
-    """Write the entry atomically; return its folder, or None if the cache is not writable.
-
-    Failing to cache never fails a load: the data is already in memory.
-    """
-    final = entry_dir(name, split, key)
+def write_entry(final: Path, entry: CachedArrays) -> Path | None:
+    """Write ``entry`` into ``final`` through a staging folder renamed into place; None if the
+    folder is not writable."""
     meta = {
         "format": _FORMAT,
         "images_shape": list(entry.images.shape),
         "labels_shape": list(entry.labels.shape),
         "sha256": entry.sha256,
         "source": entry.source,
+        "class_names": list(entry.class_names),
     }
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +112,7 @@ def save(name: str, split: str, key: str, entry: CachedArrays) -> Path | None:
         np.save(staging / "images.npy", entry.images, allow_pickle=False)
         np.save(staging / "labels.npy", entry.labels, allow_pickle=False)
         (staging / "meta.json").write_text(json.dumps(meta))
-        # A leftover entry under this key is unreadable (load missed), so replace it.
+        # A leftover entry under this name is unreadable (load missed), so replace it.
         shutil.rmtree(final, ignore_errors=True)
         os.rename(staging, final)
     except OSError:

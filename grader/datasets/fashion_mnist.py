@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import cache, download, idx
+from grader.datasets import cache, download, idx, locations
 from grader.datasets.base import Dataset, ProgressCallback, fingerprint
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 
@@ -22,7 +22,7 @@ NAME = "fashion_mnist"
 FOLDER = "fashion-mnist"
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 """Where tf.keras.datasets.fashion_mnist downloads from; $GRADER_DATASET_MIRROR replaces it."""
-DATA_ENV = "GRADER_DATA"
+DATA_ENV = locations.DATA_ENV
 CLASS_NAMES = (
     "T-shirt/top",
     "Trouser",
@@ -61,7 +61,7 @@ CHECKSUMS: dict[str, tuple[str, int]] = {
 }
 """Stem -> (sha256, size) of the DECOMPRESSED idx bytes: Debian re-gzips, so only these agree."""
 
-SYSTEM_DIRS: tuple[Path, ...] = (Path("/usr/share/datasets/fashion-mnist"),)
+SYSTEM_DIRS: tuple[Path, ...] = (locations.SYSTEM_ROOT / FOLDER,)
 """Folders installed by system packages (Debian's dataset-fashion-mnist)."""
 
 
@@ -77,7 +77,7 @@ def search_dirs() -> list[Path]:
     if data:
         root = Path(data).expanduser()
         dirs += [root / FOLDER, root]
-    dirs.append(Path.home() / ".keras" / "datasets" / FOLDER)
+    dirs.append(locations.keras_cache() / FOLDER)
     dirs += SYSTEM_DIRS
     dirs.append(download_dir())
     return dirs

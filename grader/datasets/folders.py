@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -126,6 +127,12 @@ def _decode(
 
     if path.is_dir():
         raise DatasetError(f"{path}: a folder inside a class folder; keep one level of classes.")
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)  # a link to a regular image is fine
+    except OSError as err:
+        raise DatasetError(f"{path}: cannot read ({err.strerror}); fix or remove it.") from None
+    if not regular:  # a FIFO would block the grader forever, a device could be anything
+        raise DatasetError(f"{path}: not a regular file (a pipe, socket or device); remove it.")
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DatasetError(
             f"{path}: not an image file (expected {', '.join(IMAGE_SUFFIXES)}); remove it."

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.datasets.base import Dataset
+from grader.datasets.base import Dataset, PrivateSource
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 
 if TYPE_CHECKING:
@@ -49,9 +49,12 @@ def load_heldout(task: TaskSpec) -> Dataset:
     from grader import datasets
 
     folder = heldout_folder(task)
-    if folder is None:
-        return datasets.load(task.dataset.name, task.dataset.heldout)
-    return read_checked(folder, task)
+    if folder is not None:
+        return read_checked(folder, task)
+    source = datasets.get_source(task.dataset.name)
+    if isinstance(source, PrivateSource) and task.dataset.heldout in source.private_splits:
+        return source.load_private(task.dataset.heldout)
+    return datasets.load(task.dataset.name, task.dataset.heldout)
 
 
 def read_checked(folder: Path, task: TaskSpec) -> Dataset:

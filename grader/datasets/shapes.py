@@ -11,9 +11,12 @@ offline.
 - ``shapes_binary``: two classes (circle, square), for the single sigmoid unit.
 
 The ``train`` split is what the learner trains on (as arrays, or written as class
-folders of PNGs with :func:`grader.datasets.export_train`). The ``test`` split is the held-out set:
-the grader generates it from a different seed when it grades, and nothing writes it
-into the workspace. Both are cached as .npy files (see :mod:`grader.datasets.cache`).
+folders of PNGs with :func:`grader.datasets.export_train`); its seed is public, and it is
+cached in the grader's cache like any parsed split. The ``test`` split is the private
+held-out set: its seed is derived from the workspace's held-out secret
+(:mod:`grader.datasets.secret`), so neither a learner's code nor a reading of this package
+can regenerate it. Only the grader loads it (:meth:`ShapesSource.load_private`), and it is
+cached only inside the workspace's ``.grader/`` folder, which no sandboxed child can see.
 Class names sort alphabetically, so ``image_dataset_from_directory`` numbers the
 folders exactly as the grader numbers the labels.
 """
@@ -25,21 +28,24 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import cache
+from grader.datasets import cache, secret
 from grader.datasets.base import Dataset, ProgressCallback, fingerprint
+from grader.errors import DatasetError
 
 SIZE = 64
 """Height and width of every image, in pixels."""
 _BATCH = 256
 _TILT = np.pi / 9  # rotation up to 20 degrees either way: shapes stay recognisable
-_SEEDS = {"train": 20_241, "test": 90_731}
-"""Split -> base seed; the held-out ``test`` split never shares a seed with ``train``."""
+_TRAIN_SEED = 20_241
+"""Base seed of the public ``train`` split."""
 
 
 class ShapesSource:
     """A registry source of generated shape images; ``classes`` picks the shapes drawn."""
 
     splits: tuple[str, ...] = ("train", "test")
+    private_splits: tuple[str, ...] = ("test",)
+    """The held-out split: generated from the workspace's secret, by the grader only."""
 
     def __init__(
         self, name: str, classes: tuple[str, ...], counts: dict[str, int], *, size: int = SIZE
@@ -53,21 +59,42 @@ class ShapesSource:
         self.size = size
 
     def seed(self, split: str) -> int:
-        """The seed a split is generated from (depends on the dataset's name too)."""
-        return _SEEDS[split] + sum(self.name.encode())
+        """The seed a split is generated from: public for ``train``, secret for ``test``."""
+        if split in self.private_splits:
+            return secret.seed(self.name, split)
+        return _TRAIN_SEED + sum(self.name.encode())
 
     def load(self, split: str, *, on_progress: ProgressCallback | None = None) -> Dataset:
-        """Return the split from the cache, or generate (seconds) and cache it."""
-        count, seed = self.counts[split], self.seed(split)
-        source = f"generated:{self.name}:seed={seed}"
+        """Return the public ``train`` split from the cache, or generate (seconds) and cache it.
+
+        The private held-out split is refused: only :meth:`load_private` makes it.
+        """
+        if split in self.private_splits:
+            raise DatasetError(
+                f"The '{split}' split of {self.name} is the private held-out set: the grader "
+                "generates it from this workspace's secret when it grades. Train on 'train' "
+                "(hold part of it out for validation, e.g. validation_split=0.2)."
+            )
+        return self._load(split, self.seed(split), cache.cache_root())
+
+    def load_private(self, split: str) -> Dataset:
+        """The private held-out split, cached only in the workspace's ``.grader/`` folder."""
+        return self._load(split, self.seed(split), secret.secret_path().parent / "cache")
+
+    def _load(self, split: str, seed: int, root: Path) -> Dataset:
+        count = self.counts[split]
+        public = split not in self.private_splits
+        source = f"generated:{self.name}" + (f":seed={seed}" if public else ":private")
         # Keyed on this file's bytes too: any change to the generator misses the old entry.
         key = cache.key_for([], [self.name, split, seed, count, self.size, _generator_hash()])
-        hit = cache.load(self.name, split, key)
+        hit = cache.load(self.name, split, key, root=root)
         if hit is not None:
             return Dataset(hit.images, hit.labels, self.classes, hit.sha256, hit.source)
         images, labels = generate(self.classes, count, seed, size=self.size)
         sha = fingerprint(images, labels)
-        cache.save(self.name, split, key, cache.CachedArrays(images, labels, sha, source))
+        cache.save(
+            self.name, split, key, cache.CachedArrays(images, labels, sha, source), root=root
+        )
         return Dataset(images, labels, self.classes, sha, source)
 
 

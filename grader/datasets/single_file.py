@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.datasets import cache, download
+from grader.datasets import cache, download, locations
 from grader.datasets.base import Dataset, ProgressCallback, fingerprint
 from grader.errors import DatasetMissingError
 
@@ -24,7 +24,7 @@ Reader = Callable[[Path], tuple[np.ndarray, np.ndarray]]
 """Parses one split out of the file: (images, labels)."""
 
 
-SYSTEM_ROOT = Path("/usr/share/datasets")
+SYSTEM_ROOT = locations.SYSTEM_ROOT
 """Where system packages install datasets (Debian: dataset-fashion-mnist)."""
 
 
@@ -36,11 +36,11 @@ def download_dir(name: str) -> Path:
 def search_dirs(name: str) -> list[Path]:
     """The folders to look in, best first; computed from HOME and env at call time."""
     dirs: list[Path] = []
-    data = os.environ.get("GRADER_DATA")
+    data = os.environ.get(locations.DATA_ENV)
     if data:
         root = Path(data).expanduser()
         dirs += [root / name, root]
-    return [*dirs, Path.home() / ".keras" / "datasets", SYSTEM_ROOT / name, download_dir(name)]
+    return [*dirs, locations.keras_cache(), SYSTEM_ROOT / name, download_dir(name)]
 
 
 @dataclass(frozen=True)
