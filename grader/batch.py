@@ -10,7 +10,6 @@ at once, so a re-run skips every model (same student, same sha256) already grade
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -24,8 +23,9 @@ from typing import Literal
 from grader import datasets
 from grader.errors import GraderError, SubmissionError, WorkspaceError
 from grader.inspect import SUFFIXES
+from grader.learner_files import kind_of, sha256_regular
 from grader.results import Result, Status
-from grader.sandbox import Limits
+from grader.sandbox import Limits, memory_share_mb
 from grader.tasks import TaskSpec
 
 INDEX = "index.jsonl"
@@ -103,12 +103,18 @@ def discover(folder: Path, *, exclude: Iterable[Path] = ()) -> list[Submission]:
 
 
 def _entry(entry: Path, root: Path) -> Submission | None:
+    kind = kind_of(entry)
     is_dir = entry.is_dir()
     student = entry.name if is_dir else entry.stem
     if not _SAFE_NAME.fullmatch(student):
         return Submission(student, None, f"refused: unsafe student name {entry.name!r}")
-    if entry.is_symlink() and not entry.resolve().is_relative_to(root):
-        return Submission(student, None, f"refused: {entry.name} links outside {root}")
+    if kind == "a symbolic link":
+        if not entry.resolve().is_relative_to(root):
+            return Submission(student, None, f"refused: {entry.name} links outside {root}")
+        entry = entry.resolve()  # a link inside the folder: grade what it points at
+        kind = kind_of(entry)
+    if kind not in ("a regular file", "a directory"):
+        return Submission(student, None, f"{entry.name} is {kind}, not a model file; refused")
     if not is_dir:
         if entry.suffix.lower() not in SUFFIXES:
             return Submission(student, None, f"{entry.name} is not a .keras or .h5 model file")
@@ -124,8 +130,18 @@ def _entry(entry: Path, root: Path) -> Submission | None:
             student, None, f"several model files in {entry.name}/ ({names}); keep one"
         )
     model = models[0]
-    if model.is_symlink() and not model.resolve().is_relative_to(root):
-        return Submission(student, None, f"refused: {entry.name}/{model.name} links outside {root}")
+    inner = kind_of(model)
+    if inner == "a symbolic link":
+        if not model.resolve().is_relative_to(root):
+            return Submission(
+                student, None, f"refused: {entry.name}/{model.name} links outside {root}"
+            )
+        model = model.resolve()
+        inner = kind_of(model)
+    if inner not in ("a regular file", "a directory"):
+        return Submission(
+            student, None, f"{entry.name}/{model.name} is {inner}, not a model file; refused"
+        )
     return _readable(Submission(student, model))
 
 
@@ -147,18 +163,10 @@ def _one(student: str, subs: list[Submission]) -> Submission:
     return Submission(student, None, f"duplicate submissions for {student} ({names}); keep one")
 
 
-def model_sha256(path: Path) -> str | None:
-    """sha256 of a model file's bytes, or None when it is not a readable file."""
-    if not path.is_file():
-        return None
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return None
-    return digest.hexdigest()
+def model_sha256(path: Path, max_bytes: int) -> str | None:
+    """sha256 of a model file's bytes, or None when it is not a readable regular file within
+    ``max_bytes`` (never follows a link, never opens a pipe)."""
+    return sha256_regular(path, max_bytes=max_bytes)
 
 
 def load_index(out: Path) -> dict[str, Graded]:
@@ -239,7 +247,7 @@ def run_batch(
     todo: list[Submission] = []
     for sub in subs:
         prior = earlier.get(sub.student)
-        sha = model_sha256(sub.path) if sub.path else None
+        sha = model_sha256(sub.path, task.model.max_bytes) if sub.path else None
         if prior and _reusable(prior.result, task, sha, heldout.sha256):
             done[sub.student] = prior
         else:
@@ -250,7 +258,11 @@ def run_batch(
         if on_result:
             on_result(graded)
     # Each child gets its share of the cores: N children each using every core thrash.
-    limits = Limits(wall_s=timeout_s, threads=max(1, (os.cpu_count() or 1) // max(1, workers)))
+    limits = Limits(
+        wall_s=timeout_s,
+        threads=max(1, (os.cpu_count() or 1) // max(1, workers)),
+        memory_mb=memory_share_mb(workers),
+    )
     results = _grade_all(task, todo, heldout, limits, workers, backend, address)
     with (out / INDEX).open("a", encoding="utf-8") as index:
         for graded in results:

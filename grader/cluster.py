@@ -13,15 +13,15 @@ nor the dataset, only the grader and TensorFlow.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from grader import datasets
 from grader.batch import Graded, Submission, grade_submission
-from grader.errors import GraderError
-from grader.sandbox import Limits
+from grader.errors import GraderError, SubmissionError
+from grader.learner_files import read_regular
+from grader.sandbox import Limits, private_dir
 from grader.tasks import TaskSpec
 
 
@@ -47,8 +47,8 @@ def grade_remote(
     """The body of one Ray task: rebuild the submission on this node and grade it."""
     if data is None or name is None:
         return grade_submission(task, Submission(student, None, problem), heldout, limits)
-    with tempfile.TemporaryDirectory(prefix="grader-ray-") as tmp:
-        path = Path(tmp) / name
+    with private_dir() as tmp:
+        path = tmp / "work" / Path(name).name
         path.write_bytes(data)
         result = grade_submission(task, Submission(student, path), heldout, limits)
     return result
@@ -78,9 +78,10 @@ def grade_on_ray(
             name, data, problem = None, None, sub.problem
             if sub.path is not None:
                 try:
-                    name, data = sub.path.name, sub.path.read_bytes()
-                except OSError as err:
-                    problem = f"cannot read {sub.path.name}: {err.strerror}"
+                    name = sub.path.name
+                    data = read_regular(sub.path, max_bytes=task.model.max_bytes)
+                except SubmissionError as err:
+                    problem = str(err)
             ref = remote.remote(task, sub.student, name, data, problem, heldout_ref, limits)
             pending[ref] = sub
         while pending:

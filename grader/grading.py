@@ -6,7 +6,6 @@ static inspection of that copy -> sandboxed load + predict -> interpret outputs 
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 from importlib import metadata
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import datasets, feedback
+from grader.datasets.locations import hidden_folders
 from grader.errors import (
     DatasetError,
     InvalidModelError,
@@ -24,8 +24,9 @@ from grader.errors import (
 )
 from grader.inspect import SUFFIXES, inspect_model
 from grader.isolation import isolation
+from grader.learner_files import copy_regular, kind_of, refusal
 from grader.results import Result, Status
-from grader.sandbox import Limits, copy_and_hash, predict, private_dir
+from grader.sandbox import Limits, predict, private_dir
 from grader.scoring import compute_metrics, predicted_labels, score_for
 from grader.tasks import ModelContract, TaskSpec
 
@@ -69,10 +70,13 @@ def grade(
     """
     started = time.perf_counter()
     base = _Base(task, model_path)
-    if not model_path.exists():
+    kind = kind_of(model_path)  # never follows a link, never opens the path
+    if kind is None:
         raise ModelNotFoundError(
             f"No model at {model_path}. Train and save one first, e.g. model.save('model.keras')."
         )
+    if kind not in ("a regular file", "a directory"):
+        return base.refused(refusal(model_path, kind), started)
     if heldout is None:
         try:
             datasets.get_source(task.dataset.name)
@@ -92,15 +96,15 @@ def grade(
 
     with private_dir() as root:
         suffix = model_path.suffix.lower()
-        if model_path.is_dir() or suffix not in SUFFIXES:
+        if kind == "a directory" or suffix not in SUFFIXES:
             # The inspector explains directories and odd suffixes; nothing to copy.
             return base.refused(inspect_or_reason(model_path, task), started)
         # Same name as the learner's file, so refusals name the file they know.
         copy = root / "work" / f"{model_path.stem}{suffix}"
         try:
-            base.model_sha256 = copy_and_hash(model_path, copy)
-        except OSError as err:
-            raise ModelNotFoundError(f"cannot read {model_path}: {err.strerror}") from None
+            base.model_sha256 = copy_regular(model_path, copy, max_bytes=task.model.max_bytes)
+        except InvalidModelError as err:
+            return base.refused(str(err), started)
         base.model_format = SUFFIXES[suffix]
         try:
             summary = inspect_model(
@@ -109,7 +113,7 @@ def grade(
         except InvalidModelError as err:
             return base.refused(str(err), started)
         reply = predict(
-            copy, feedback.joined(inputs, sample), root, limits, hide=data_folders(heldout.source)
+            copy, feedback.joined(inputs, sample), root, limits, hide=hidden_folders(task)
         )
 
     base.versions.update(reply.meta.get("versions", {}))
@@ -143,18 +147,6 @@ def grade(
         confusion=metrics.confusion,
         top_confusions=metrics.top_confusions,
     )
-
-
-def data_folders(source: str) -> tuple[Path, ...]:
-    """Folders that may hold held-out labels, hidden from the child that runs the model."""
-    from grader.datasets.cache import cache_root
-
-    candidates = [cache_root(), Path.home() / ".keras" / "datasets", Path("/usr/share/datasets")]
-    if os.environ.get("GRADER_DATA"):
-        candidates.append(Path(os.environ["GRADER_DATA"]))
-    if not source.startswith(("http://", "https://")):
-        candidates.append(Path(source))
-    return tuple(dict.fromkeys(p.resolve() for p in candidates))
 
 
 def inspect_or_reason(model_path: Path, task: TaskSpec) -> str:

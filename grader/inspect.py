@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from grader.errors import InvalidModelError, ModelNotFoundError
+from grader.learner_files import kind_of, refusal
 
 
 def _names(text: str) -> frozenset[str]:
@@ -33,7 +34,18 @@ _ONLY_BUILTIN = "(only built-in Keras layers are allowed)"
 _SUCH_AS = "such as Rescaling"
 _ZIP_MAGIC, _HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 _MAX_CONFIG_BYTES = 32 * 2**20
-_MAX_UNCOMPRESSED_BYTES = 4 * 2**30
+_BYTES_PER_PARAM = 24
+"""float64 weights plus two optimizer slots (Adam) per parameter: the most a saved model
+legitimately stores per parameter it is allowed."""
+_UNPACKED_OVERHEAD = 64 * 2**20
+"""Config, metadata and HDF5 bookkeeping on top of the weights."""
+
+
+def max_unpacked_bytes(max_params: int) -> int:
+    """The most a .keras archive of a model with ``max_params`` parameters may unpack to."""
+    return max_params * _BYTES_PER_PARAM + _UNPACKED_OVERHEAD
+
+
 _MAX_RATIO = 100
 _MAX_MEMBERS = 10_000
 _MAX_H5_LINKS = 200_000
@@ -101,9 +113,12 @@ class ModelSummary:
 def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSummary:
     """Check the model file at ``path`` without loading it; raise InvalidModelError to refuse."""
     name = path.name
-    if not path.exists():
+    kind = kind_of(path)
+    if kind is None:
         raise ModelNotFoundError(f"No model at {path}. Train and save one first, e.g. {_SAVE}.")
-    if path.is_dir():
+    if kind not in ("a regular file", "a directory"):
+        raise InvalidModelError(refusal(path, kind))  # a link, pipe or device: never opened
+    if kind == "a directory":
         if (path / "saved_model.pb").exists():
             raise _refuse(name, f"is a TensorFlow SavedModel directory; save a Keras file: {_SAVE}")
         raise _refuse(name, "is a directory, not a Keras model file (.keras zip or .h5)")
@@ -126,7 +141,11 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
         raise _refuse(name, "is a .keras zip archive named .h5; rename it to model.keras")
     if not magic.startswith(_ZIP_MAGIC if fmt == "keras" else _HDF5_MAGIC):
         raise _refuse(name, "is not a Keras model file (.keras zip or .h5)")
-    config, n_params = _read_keras(path, size) if fmt == "keras" else _read_h5(path)
+    config, n_params = (
+        _read_keras(path, size, max_unpacked_bytes(max_params))
+        if fmt == "keras"
+        else _read_h5(path)
+    )
     walker = _Walker(name, "config.json" if fmt == "keras" else "model_config")
     walker.check_model(config)
     if n_params > max_params:
@@ -149,7 +168,7 @@ def _q(value: object) -> str:
     return repr(str(value)[:80])
 
 
-def _read_keras(path: Path, size: int) -> tuple[Any, int]:
+def _read_keras(path: Path, size: int, max_unpacked: int) -> tuple[Any, int]:
     """Config and parameter count of a .keras zip, after the archive-level checks."""
     name = path.name
     try:
@@ -167,8 +186,14 @@ def _read_keras(path: Path, size: int) -> tuple[Any, int]:
                     raise _refuse(name, f"has zip member {_q(member)} twice; {_RESAVE}")
                 seen.add(member)
             total = sum(info.file_size for info in infos)
-            if total > min(_MAX_RATIO * size, _MAX_UNCOMPRESSED_BYTES):
+            if total > _MAX_RATIO * size:
                 raise _refuse(name, f"unpacks to {total:,} bytes from {size:,} (a zip bomb?)")
+            if total > max_unpacked:
+                raise _refuse(
+                    name,
+                    f"unpacks to {total:,} bytes, more than a model within this task's "
+                    f"parameter limit can hold ({max_unpacked:,}); {_RESAVE}",
+                )
             for member in ("config.json", "model.weights.h5"):
                 if member not in seen:
                     raise _refuse(name, f"has no {member}: not a whole Keras model; {_RESAVE}")

@@ -51,6 +51,11 @@ class ModelContract:
     max_file_mb: float
     """Largest model file accepted, in MB."""
 
+    @property
+    def max_bytes(self) -> int:
+        """``max_file_mb`` in bytes."""
+        return int(self.max_file_mb * 2**20)
+
 
 @dataclass(frozen=True)
 class GradingSpec:
