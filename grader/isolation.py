@@ -1,9 +1,22 @@
 """Which OS confinement this machine offers a child, probed once, strongest first.
 
-- ``bwrap`` (bubblewrap): the whole filesystem read-only except the run's private dir, a
-  fresh /tmp, and new user, PID, IPC, UTS and network namespaces.
+- ``bwrap`` (bubblewrap): a minimal filesystem view, new user, PID, IPC, UTS, cgroup and
+  network namespaces, and (where libseccomp loads) a seccomp filter. The child sees only
+  ``/usr`` (system libraries and tools), the Python installation, the virtual environment
+  and this package, all read-only; a fresh ``/dev``, its own ``/proc`` and an empty ``/tmp``;
+  its private directory, writable; and what the caller binds read-only (the splits a
+  training run may use). No ``/home``, ``/root``, ``/run``, ``/var``, ``/srv``, host ``/tmp``,
+  no grader cache, no workspace: no secret, no held-out data and no host socket file is in
+  reach. Data folders that happen to lie inside a bound path (``/usr/share/datasets``) are
+  covered by an empty tmpfs.
 - ``unshare``: new network and PID namespaces only; the filesystem is not confined.
 - ``none``: plain child process; the report carries a note saying so.
+
+The seccomp filter refuses ``socket(AF_UNIX, ...)`` (EACCES), so even with the host's
+network namespace shared (``[training] network = true``) the child cannot reach an
+abstract-namespace socket (D-Bus, X11) or any socket file, and ``io_uring_setup`` (ENOSYS),
+whose ring could open and connect sockets without passing the filter. ``socketpair`` still
+works (Python's multiprocessing uses it). Syscalls of other architectures are killed.
 
 In every case the child runs in its own process group, so a timeout kills all of it, and
 with a PID namespace nothing it forks outlives it.
@@ -11,10 +24,14 @@ with a PID namespace nothing it forks outlives it.
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +39,22 @@ _UNSHARE_VARIANTS = (
     ("--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
     ("--net", "--pid", "--fork", "--kill-child"),
 )
+_SYSTEM = Path("/usr")
+"""System libraries, the dynamic loader and tools: bound read-only for every child."""
+_TOP_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+"""Top-level folders that merged-/usr systems make symlinks into /usr (recreated as links)."""
+_ETC_ALWAYS = ("/etc/fonts",)
+"""fontconfig's configuration: matplotlib and Pillow look fonts up through it."""
+_ETC_NETWORK = (
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/nsswitch.conf",
+    "/etc/gai.conf",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+)
+"""Name resolution and CA certificates, only for a task that may download
+(``[training] network = true``, e.g. pretrained weights over HTTPS)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +67,8 @@ class Isolation:
     """Path of the wrapping program."""
     flags: tuple[str, ...] = ()
     """Flags that worked in the probe (unshare only)."""
+    socket_filter: bool = False
+    """The seccomp filter refusing UNIX sockets is applied (bwrap only)."""
 
     @property
     def network_isolated(self) -> bool:
@@ -42,14 +77,19 @@ class Isolation:
 
     @property
     def filesystem_isolated(self) -> bool:
-        """Everything outside the private dir is read-only to the child."""
+        """The child sees the minimal filesystem view, read-only but for its private dir."""
         return self.kind == "bwrap"
 
     @property
     def note(self) -> str | None:
         """A caveat for the report when confinement is partial; None when complete."""
         if self.kind == "bwrap":
-            return None
+            if self.socket_filter:
+                return None
+            return (
+                "the UNIX-socket filter is unavailable here (libseccomp did not load); "
+                "children are confined, but one allowed network access could reach host sockets"
+            )
         missing = "filesystem" if self.kind == "unshare" else "network and filesystem"
         return (
             f"{missing} isolation unavailable here (install bubblewrap, enable user "
@@ -63,24 +103,23 @@ class Isolation:
         *,
         network: bool = False,
         hide: tuple[Path, ...] = (),
+        read_only: tuple[Path, ...] = (),
+        seccomp_fd: int | None = None,
     ) -> list[str]:
         """``argv`` confined to ``root`` (writable), with or without network.
 
-        ``hide`` lists folders to cover with an empty tmpfs (bwrap only), e.g. where held-out
-        labels live, so that even code execution inside the child cannot read them.
+        ``read_only`` lists paths bound read-only at the same place (inside ``root`` too:
+        a later bind wins). ``hide`` lists folders to cover with an empty tmpfs when they lie
+        inside what the view binds. ``seccomp_fd`` is an open file holding the compiled
+        filter (see :func:`seccomp_program`). The last three apply to bwrap only.
         """
         if self.kind == "bwrap":
             assert self.tool is not None
-            share = ["--share-net"] if network else []
-            masks = [a for p in hide if _maskable(p, root) for a in ("--tmpfs", str(p))]
-            # /tmp becomes an empty tmpfs; what the child runs from may live there (a checkout
-            # or venv under /tmp), so those folders are bound back, read-only.
-            keep = [a for p in _under_tmp(_needed()) for a in ("--ro-bind", str(p), str(p))]
             return [
                 self.tool,
-                *("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *masks),
-                *("--tmpfs", "/tmp", *keep, "--bind", str(root), str(root)),
-                *("--unshare-all", *share, "--die-with-parent", "--new-session"),
+                *_namespace_args(network),
+                *_view_args(root, network, hide, read_only),
+                *(("--seccomp", str(seccomp_fd)) if seccomp_fd is not None else ()),
                 *("--chdir", str(root / "work"), "--"),
                 *argv,
             ]
@@ -91,7 +130,37 @@ class Isolation:
         return argv
 
 
-def _needed() -> tuple[Path, ...]:
+def _namespace_args(network: bool) -> list[str]:
+    share = ["--share-net"] if network else []
+    return ["--unshare-all", *share, "--die-with-parent", "--new-session"]
+
+
+def _view_args(
+    root: Path, network: bool, hide: tuple[Path, ...], read_only: tuple[Path, ...]
+) -> list[str]:
+    """bwrap's filesystem: system, Python, venv, package read-only; root writable; no more."""
+    args = ["--ro-bind", str(_SYSTEM), str(_SYSTEM)]
+    for top in map(Path, _TOP_LINKS):
+        if top.is_symlink():
+            args += ["--symlink", os.readlink(top), str(top)]
+        elif top.is_dir():
+            args += ["--ro-bind", str(top), str(top)]
+    for path in (*_ETC_ALWAYS, *(_ETC_NETWORK if network else ())):
+        args += ["--ro-bind-try", path, path]
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in needed():
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--bind", str(root), str(root)]
+    for path in read_only:
+        args += ["--ro-bind", str(path), str(path)]
+    bound = (_SYSTEM, *needed())
+    for folder in hide:
+        if _maskable(folder, root) and any(folder.resolve().is_relative_to(b) for b in bound):
+            args += ["--tmpfs", str(folder.resolve())]
+    return args
+
+
+def needed() -> tuple[Path, ...]:
     """What every child runs from: the Python installation, the venv, this package."""
     return tuple(
         dict.fromkeys(
@@ -100,22 +169,62 @@ def _needed() -> tuple[Path, ...]:
     )
 
 
-def _under_tmp(paths: tuple[Path, ...]) -> list[Path]:
-    return [p for p in paths if p.is_relative_to("/tmp") and p != Path("/tmp")]
-
-
 def _maskable(folder: Path, root: Path) -> bool:
     """A folder may be hidden unless the child needs what is inside it (Python, itself)."""
-    needed = (*_needed(), root.resolve())
-    return folder.is_dir() and not any(n.is_relative_to(folder.resolve()) for n in needed)
+    keep = (*needed(), root.resolve(), _SYSTEM)
+    return folder.is_dir() and not any(n.is_relative_to(folder.resolve()) for n in keep)
 
 
-def _works(argv: list[str]) -> bool:
+@functools.cache
+def seccomp_program() -> bytes | None:
+    """The compiled BPF filter (UNIX sockets and io_uring refused), or None without libseccomp."""
     try:
-        probe = subprocess.run(argv, capture_output=True, timeout=10, check=False)
+        import pyseccomp as seccomp
+    except (ImportError, OSError):  # the bindings, or libseccomp.so itself, are missing
+        return None
+    try:
+        rules = seccomp.SyscallFilter(seccomp.ALLOW)
+        rules.add_rule(
+            seccomp.ERRNO(errno.EACCES), "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_UNIX)
+        )
+        rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "io_uring_setup")
+        with tempfile.TemporaryFile() as out:
+            rules.export_bpf(out)
+            out.seek(0)
+            return out.read()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def seccomp_file(program: bytes) -> int:
+    """An anonymous file holding ``program`` at offset 0, for bwrap's ``--seccomp FD``."""
+    fd = os.memfd_create("grader-seccomp")
+    os.write(fd, program)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _works(argv: list[str], pass_fds: tuple[int, ...] = ()) -> bool:
+    try:
+        probe = subprocess.run(
+            argv, capture_output=True, timeout=10, check=False, pass_fds=pass_fds
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return probe.returncode == 0
+
+
+def _bwrap_works(candidate: Isolation, program: bytes | None) -> bool:
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as tmp:
+        root = Path(tmp)
+        (root / "work").mkdir()
+        if program is None:
+            return _works(candidate.wrap(["true"], root))
+        fd = seccomp_file(program)
+        try:
+            return _works(candidate.wrap(["true"], root, seccomp_fd=fd), (fd,))
+        finally:
+            os.close(fd)
 
 
 @functools.cache
@@ -125,12 +234,11 @@ def isolation() -> Isolation:
         return Isolation("none")
     bwrap = shutil.which("bwrap")
     if bwrap:
-        candidate = Isolation("bwrap", bwrap)
-        probe_root = Path("/tmp")
-        argv = candidate.wrap(["true"], probe_root)
-        argv[argv.index("--chdir") + 1] = "/"
-        if _works(argv):
-            return candidate
+        program = seccomp_program()
+        if program is not None and _bwrap_works(Isolation("bwrap", bwrap), program):
+            return Isolation("bwrap", bwrap, socket_filter=True)
+        if _bwrap_works(Isolation("bwrap", bwrap), None):
+            return Isolation("bwrap", bwrap)
     unshare = shutil.which("unshare")
     if unshare:
         for flags in _UNSHARE_VARIANTS:

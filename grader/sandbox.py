@@ -1,22 +1,24 @@
 """Run untrusted code (a learner's model) in an isolated child process.
 
 Each run gets a private 0700 directory with an empty HOME, KERAS_HOME and TMPDIR, a minimal
-environment and ``python -I``, confined as :mod:`grader.isolation` allows (bubblewrap: the
-filesystem read-only but for that directory, no network, its own PID namespace). rlimits
-(CPU seconds, open files, file size, memory, no core) are set in the child before TensorFlow
-loads, and a wall-clock timeout kills the whole process group. Replies come back over a pipe
-the parent owns, tagged with a per-run nonce; the child's exit code and stdout count for nothing.
+environment and ``python -I``, confined as :mod:`grader.isolation` allows (bubblewrap: a
+minimal read-only filesystem view but for that directory, no network, its own PID namespace,
+no UNIX sockets). rlimits (CPU seconds, open files, file size, memory, no core) are set in the
+child before TensorFlow loads, and a wall-clock timeout kills the whole process group. Replies
+come back over a pipe the parent owns, tagged with a per-run nonce; the child's exit code and
+stdout count for nothing. A private directory left by a grader that was killed (``kill -9``)
+is removed by the next run once its owning process is gone.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,11 +32,25 @@ from typing import Any
 import numpy as np
 
 from grader.errors import SandboxError
-from grader.isolation import isolation
+from grader.isolation import isolation, seccomp_file, seccomp_program
 
 WORKER = Path(__file__).with_name("_worker.py")
 BATCH_SIZE = 256
 """Fixed, so the same model always sees the same batches and grades identically."""
+MEMORY_SHARE = 0.5
+"""Share of the machine's memory one child may map (split between a batch's workers)."""
+MEMORY_FLOOR_MB = 4096
+"""TensorFlow maps ~2.6 GB of address space to predict with a small model: never cap below."""
+_PREFIX = "grader-"
+
+
+def memory_share_mb(workers: int = 1) -> int:
+    """RLIMIT_AS for one of ``workers`` children: half the machine's memory shared among them."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return MEMORY_FLOOR_MB * 2
+    return max(MEMORY_FLOOR_MB, int(total * MEMORY_SHARE / max(1, workers)) >> 20)
 
 
 @dataclass(frozen=True)
@@ -45,8 +61,8 @@ class Limits:
     """Wall-clock seconds before the whole process group is killed."""
     cpu_s: int = 1800
     """CPU seconds across all threads (RLIMIT_CPU)."""
-    memory_mb: int = 12288
-    """Address-space cap (RLIMIT_AS); 0 disables it."""
+    memory_mb: int = field(default_factory=memory_share_mb)
+    """Address-space cap (RLIMIT_AS); 0 disables it. Default: :func:`memory_share_mb`."""
     open_files: int = 1024
     """RLIMIT_NOFILE."""
     file_size_mb: int = 256
@@ -76,14 +92,50 @@ class WorkerReply:
 
 @contextmanager
 def private_dir() -> Iterator[Path]:
-    """A fresh 0700 directory with home/, keras/, tmp/ and work/, removed afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="grader-"))
+    """A fresh 0700 directory with home/, keras/, tmp/ and work/, removed afterwards.
+
+    Its name carries this process's id, so a later run can tell a leftover from a grader
+    killed mid-run (its process gone) and remove it: see :func:`sweep_stale`.
+    """
+    sweep_stale()
+    root = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
     try:
         for sub in ("home", "keras", "tmp", "work"):
             (root / sub).mkdir()
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def sweep_stale(folder: Path | None = None) -> list[Path]:
+    """Remove private directories of graders that no longer run; return what was removed.
+
+    Only this user's own directories named ``grader-<pid>-*`` (never a link) whose process
+    is gone are touched.
+    """
+    removed: list[Path] = []
+    for path in (folder or Path(tempfile.gettempdir())).glob(f"{_PREFIX}*-*"):
+        pid = path.name[len(_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def child_env(root: Path) -> dict[str, str]:
@@ -102,16 +154,6 @@ def child_env(root: Path) -> dict[str, str]:
     }
 
 
-def copy_and_hash(source: Path, target: Path) -> str:
-    """Copy ``source`` into the sandbox and return the sha256 of exactly the bytes copied."""
-    digest = hashlib.sha256()
-    with source.open("rb") as src, target.open("wb") as dst:
-        while chunk := src.read(1 << 20):
-            digest.update(chunk)
-            dst.write(chunk)
-    return digest.hexdigest()
-
-
 def _launch(
     mode: str,
     root: Path,
@@ -123,6 +165,7 @@ def _launch(
     extra: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
     hide: tuple[Path, ...] = (),
+    read_only: tuple[Path, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start ``_worker.py MODE`` confined to ``root``, in its own session and process group."""
     argv = [
@@ -136,19 +179,27 @@ def _launch(
         str(limits.memory_mb),
         *extra,
     ]
+    confine = isolation()
+    program = seccomp_program() if confine.socket_filter else None
+    filter_fd = seccomp_file(program) if program is not None else None
     try:
         return subprocess.Popen(
-            isolation().wrap(argv, root, network=network, hide=hide),
+            confine.wrap(
+                argv, root, network=network, hide=hide, read_only=read_only, seccomp_fd=filter_fd
+            ),
             stdin=subprocess.PIPE,
             stdout=stdout,
             stderr=subprocess.STDOUT,
             cwd=root / "work",
             env={**child_env(root), **(env or {})},
-            pass_fds=pass_fds,
+            pass_fds=(*pass_fds, *(() if filter_fd is None else (filter_fd,))),
             start_new_session=True,
         )
     except OSError as err:
         raise SandboxError(f"could not start the sandboxed worker: {err}") from None
+    finally:
+        if filter_fd is not None:
+            os.close(filter_fd)
 
 
 def predict(
@@ -228,13 +279,24 @@ def run_script(
     network: bool = False,
     on_output: Callable[[str], None] | None = None,
     env: dict[str, str] | None = None,
+    hide: tuple[Path, ...] = (),
+    read_only: tuple[Path, ...] = (),
 ) -> RunOutcome:
     """Run ``script`` (already inside ``root``) as ``__main__``, streaming its output lines.
 
-    ``env`` adds variables to the minimal child environment (e.g. where the data lives).
+    ``env`` adds variables to the minimal child environment (e.g. where the data lives);
+    ``read_only`` and ``hide`` are passed to :meth:`grader.isolation.Isolation.wrap`.
     """
     proc = _launch(
-        "run", root, limits, network=network, stdout=subprocess.PIPE, extra=(str(script),), env=env
+        "run",
+        root,
+        limits,
+        network=network,
+        stdout=subprocess.PIPE,
+        extra=(str(script),),
+        env=env,
+        hide=hide,
+        read_only=read_only,
     )
     lines: list[str] = []
 

@@ -1,23 +1,36 @@
-"""``grade TASK --train``: run the learner's solution.py in the sandbox, keep the model it saved.
+"""Run a learner's solution.py in the sandbox and keep only the model it saved.
 
-The solution runs as ``__main__`` in a private copy of its folder, under the task's time
-limit, with no network unless the task says it needs downloads. Only the model file it
-leaves behind counts: what it prints, its exit code and anything it writes elsewhere
-cannot change the grade.
+:func:`run_solution` is the one way learner code runs: ``grade TASK --train`` and
+``grade validate`` (the starter and the reference) both call it. The script runs as
+``__main__`` in a private directory, under the task's time limit, with no network unless the
+task says it needs downloads. It sees the splits it may train on, exported read-only
+(:mod:`grader.datasets.exported`), and none of the machine's data folders, the workspace or
+the held-out secret. Only the model file it leaves behind counts, copied out without
+following links and size-capped: what it prints, its exit code and anything it writes
+elsewhere cannot change the grade.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from grader import datasets
-from grader.errors import ModelNotFoundError, SubmissionError, SubmissionTimeout
+from grader.datasets import exported, locations
+from grader.errors import (
+    DatasetMissingError,
+    ModelNotFoundError,
+    SubmissionError,
+    SubmissionTimeout,
+)
+from grader.learner_files import copy_regular, kind_of
 from grader.sandbox import Limits, private_dir, run_script
 from grader.tasks import TaskSpec
 from grader.workspace import MODEL_NAMES, solution_dir
+
+MAX_SCRIPT_BYTES = 4 << 20
+"""Largest solution.py copied into the sandbox."""
 
 
 def training_limits(task: TaskSpec) -> Limits:
@@ -35,43 +48,85 @@ def train(
     """Run ``solutions/<id>/solution.py`` sandboxed; return the model it saved, copied home."""
     folder = solution_dir(task.id)
     script = folder / "solution.py"
-    if not script.is_file():
+    if kind_of(script) is None:
         raise ModelNotFoundError(
             f"No {script}. Run `grade start {task.id}` to get the starter, then write it."
         )
+    return run_solution(task, script, folder, limits=limits, on_output=on_output)
+
+
+def run_solution(
+    task: TaskSpec,
+    script: Path,
+    dest: Path,
+    *,
+    limits: Limits | None = None,
+    on_output: Callable[[str], None] | None = None,
+) -> Path:
+    """Run ``script`` as a sandboxed solution.py of ``task``; copy its model into ``dest``.
+
+    Raises SubmissionTimeout, SubmissionError (crash) or ModelNotFoundError (nothing saved),
+    InvalidModelError when what it saved is a link, a pipe or too large.
+    """
     limits = limits or training_limits(task)
-    data = datasets.load(task.dataset.name, "train")
     with private_dir() as root:
         work = root / "work"
-        shutil.copyfile(script, work / "solution.py")
+        copy_regular(script, work / "solution.py", max_bytes=MAX_SCRIPT_BYTES)
+        shared = _export_training_data(task, root / "data")
         outcome = run_script(
             work / "solution.py",
             root,
             limits,
             network=task.training_network,
             on_output=on_output,
-            env={"GRADER_DATA": data.source} if Path(data.source).is_dir() else {},
+            env={exported.ARRAYS_ENV: str(shared)},
+            hide=locations.hidden_folders(task),
+            read_only=(shared,),
         )
         if outcome.timed_out:
             raise SubmissionTimeout(
-                f"solution.py ran past its time limit ({_duration(limits.wall_s)}) and was "
+                f"{script.name} ran past its time limit ({_duration(limits.wall_s)}) and was "
                 "stopped; train for fewer epochs or a smaller model"
             )
-        saved = next((work / n for n in MODEL_NAMES if (work / n).is_file()), None)
         if outcome.returncode != 0:
             last = outcome.log_tail.strip().splitlines()[-1:] or ["no output"]
             raise SubmissionError(
-                f"solution.py failed (exit {outcome.returncode}): {last[0][:200]}"
+                f"{script.name} failed (exit {outcome.returncode}): {last[0][:200]}"
             )
+        saved = next((work / n for n in MODEL_NAMES if kind_of(work / n) is not None), None)
         if saved is None:
             raise ModelNotFoundError(
-                "solution.py finished without saving a model; keep the __main__ block that "
+                f"{script.name} finished without saving a model; keep the __main__ block that "
                 "calls model.save(...) next to the file as model.keras"
             )
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / saved.name
-        shutil.copyfile(saved, target)
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / saved.name
+        staged = dest / f".{saved.name}.{os.getpid()}.partial"
+        staged.unlink(missing_ok=True)
+        try:
+            copy_regular(saved, staged, max_bytes=task.model.max_bytes)
+            os.replace(staged, target)  # replaces a link at target itself, never its target
+        finally:
+            staged.unlink(missing_ok=True)
     return target
+
+
+def _export_training_data(task: TaskSpec, folder: Path) -> Path:
+    """Write the splits ``task``'s solution may load into ``folder``; return it.
+
+    The training split must load (else the grader cannot run the task here); a public test
+    split that is not on this machine is simply not offered.
+    """
+    folder.mkdir()
+    for split in datasets.public_splits(task.dataset.name):
+        try:
+            data = datasets.load(task.dataset.name, split)
+        except DatasetMissingError:
+            if split == "train":
+                raise
+            continue
+        exported.export(data, task.dataset.name, split, folder)
+    return folder
 
 
 def _duration(seconds: float) -> str:

@@ -15,8 +15,6 @@ Checks per task, in order (a check that cannot run is ``skip`` or ``error``):
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,36 +242,14 @@ def _reference_check(spec: TaskSpec, heldout: datasets.Dataset, runs: int) -> Ch
 
 
 def _train_and_grade(spec: TaskSpec, script: Path, heldout: datasets.Dataset) -> Result:
-    """Run ``script`` sandboxed as a learner's solution.py would be, then grade its model."""
+    """Run ``script`` sandboxed exactly as ``grade TASK --train`` runs a solution, then grade."""
     from grader.errors import ModelNotFoundError
     from grader.grading import grade
-    from grader.sandbox import private_dir, run_script
-    from grader.training import training_limits
-    from grader.workspace import MODEL_NAMES
+    from grader.sandbox import private_dir
+    from grader.training import run_solution
 
     if not script.is_file():
         raise ModelNotFoundError(f"no {script.name} in {spec.folder}")
-    env: dict[str, str] = {}
-    try:
-        train = datasets.load(spec.dataset.name, "train")
-        if Path(train.source).is_dir():
-            env["GRADER_DATA"] = train.source
-    except DatasetError:
-        pass  # a script that needs no training data (or finds its own) may still run
-    with private_dir() as root, tempfile.TemporaryDirectory(prefix="grader-validate-") as keep:
-        work = root / "work"
-        shutil.copyfile(script, work / "solution.py")
-        outcome = run_script(work / "solution.py", root, training_limits(spec), env=env)
-        if outcome.timed_out:
-            raise SubmissionError(f"{script.name} ran past the task's time limit")
-        if outcome.returncode != 0:
-            last = outcome.log_tail.strip().splitlines()[-1:] or ["no output"]
-            raise SubmissionError(
-                f"{script.name} failed (exit {outcome.returncode}): {last[0][:200]}"
-            )
-        saved = next((work / n for n in MODEL_NAMES if (work / n).is_file()), None)
-        if saved is None:
-            raise ModelNotFoundError(f"{script.name} saved no model.keras next to itself")
-        model = Path(keep) / saved.name
-        shutil.copyfile(saved, model)
+    with private_dir() as keep:
+        model = run_solution(spec, script, keep)
         return grade(spec, model, heldout=heldout)

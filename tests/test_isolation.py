@@ -33,14 +33,36 @@ def run_wrapped(code: str, root: Path, **kwargs: object) -> str:
 
 
 @needs_bwrap
-def test_hidden_folder_is_empty_inside_the_child(tmp_path: Path, outside_tmp: Path) -> None:
-    secret = outside_tmp
-    (secret / "labels.txt").write_text("3 1 4 1 5")
-    code = f"import os; print(os.listdir({str(secret)!r}))"
+def test_folders_outside_the_view_are_absent_and_hidden_ones_inside_it_empty(
+    tmp_path: Path, outside_tmp: Path
+) -> None:
+    (outside_tmp / "labels.txt").write_text("3 1 4 1 5")
+    inside = Path(tempfile.mkdtemp(dir=sys.prefix, prefix="grader-test-"))  # the venv is bound
+    try:
+        (inside / "labels.txt").write_text("2 7 1 8")
+        paths = [str(outside_tmp), str(inside)]
+        code = f"import os; print([os.path.exists(p) and os.listdir(p) for p in {paths!r}])"
+        root = tmp_path / "root"
+        root.mkdir()
+        assert run_wrapped(code, root).strip() == "[False, ['labels.txt']]"
+        assert run_wrapped(code, root, hide=(outside_tmp, inside)).strip() == "[False, []]"
+    finally:
+        shutil.rmtree(inside)
+
+
+@needs_bwrap
+def test_read_only_binds_are_visible_but_not_writable(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    root.mkdir()
-    assert run_wrapped(code, root).strip() == "['labels.txt']"
-    assert run_wrapped(code, root, hide=(secret,)).strip() == "[]"
+    shared = root / "data"
+    shared.mkdir(parents=True)
+    (shared / "x.npy").write_bytes(b"1")
+    code = (
+        f"import os\nprint(open({str(shared / 'x.npy')!r}).read())\n"
+        f"try:\n    open({str(shared / 'y')!r}, 'w')\nexcept OSError as e:\n    print(e.errno)\n"
+        f"open({str(root / 'work' / 'ok')!r}, 'w').write('w')\nprint('wrote work')"
+    )
+    out = run_wrapped(code, root, read_only=(shared,)).split()
+    assert out == ["1", "30", "wrote", "work"]
 
 
 @needs_bwrap
@@ -53,7 +75,9 @@ def test_folders_the_child_needs_are_never_hidden(tmp_path: Path) -> None:
 
 def test_plain_fallback_notes_what_is_missing() -> None:
     assert Isolation("none").note and "network and filesystem" in (Isolation("none").note or "")
-    assert Isolation("unshare", "/usr/bin/unshare").note and not Isolation("bwrap", "x").note
+    assert Isolation("unshare", "/usr/bin/unshare").note
+    assert Isolation("bwrap", "x", socket_filter=True).note is None
+    assert "UNIX-socket filter" in (Isolation("bwrap", "x").note or "")
     assert Isolation("none").wrap(["python"], Path("/tmp")) == ["python"]
 
 

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from grader.isolation import isolation
-from grader.sandbox import Limits, copy_and_hash, predict, private_dir, run_script
+from grader.learner_files import copy_regular
+from grader.sandbox import Limits, predict, private_dir, run_script
 
 needs_bwrap = pytest.mark.skipif(
     not isolation().filesystem_isolated, reason="bubblewrap confinement unavailable here"
@@ -165,7 +166,7 @@ def test_lambda_model_is_refused_by_the_child_too(keras_module: Any, tmp_path: P
     marker.unlink(missing_ok=True)
     with private_dir() as root:
         copy = root / "work" / "model.keras"
-        copy_and_hash(source, copy)
+        copy_regular(source, copy, max_bytes=1 << 30)
         reply = predict(copy, np.zeros((4, 28, 28, 1), np.float32), root, Limits(wall_s=120))
     assert not reply.ok and reply.error and "could not load" in reply.error
     assert not marker.exists()
