@@ -72,7 +72,8 @@ def _dataset_facts(name: str, notes: list[str]) -> tuple[list[int], int | None]:
     from grader.errors import DatasetError
 
     try:
-        heldout = datasets.load(name, "test")
+        # A public split: the held-out one of a generated set is private.
+        sample = datasets.load(name, datasets.public_splits(name)[0])
     except DatasetError as err:
         if name in _KNOWN:
             shape, classes = _KNOWN[name]
@@ -83,9 +84,9 @@ def _dataset_facts(name: str, notes: list[str]) -> tuple[list[int], int | None]:
             "check [model] before validating"
         )
         return _DEFAULT_SHAPE, None
-    dims = [int(d) for d in heldout.images.shape[1:]]
+    dims = [int(d) for d in sample.images.shape[1:]]
     shape = dims if len(dims) == 3 else [*dims, 1]
-    return shape, len(heldout.class_names)
+    return shape, len(sample.class_names)
 
 
 _FILES = ("task.toml", "prompt.md", "starter.py", "reference.py")

@@ -10,9 +10,12 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.errors import SubmissionTimeout
+from grader.isolation import isolation
 from grader.sandbox import Limits
 from grader.tasks import TaskSpec
 from grader.training import train
+from grader.validate import validate_task
+from tests.conftest import Server
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -101,3 +104,29 @@ def test_missing_solution_points_to_grade_start(workspace: Path) -> None:
 def test_train_and_model_together_is_a_usage_error(workspace: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["tiny01", "--train", "--model", str(tmp_path / "m.keras")])
     assert result.exit_code == 2
+
+
+FETCH_THEN_SAVE = (
+    "import urllib.request\n"
+    "print(urllib.request.urlopen({url!r}, timeout=10).read().decode())\n"
+) + SAVE_PIXEL_MODEL.format(order=(0, 1, 2, 3))
+
+
+@pytest.mark.parametrize("network", [True, False])
+def test_validate_runs_the_reference_with_the_tasks_network_setting(
+    workspace: Path, server: Server, network: bool
+) -> None:
+    """validate and --train share run_solution: a task that may download gets the network
+    in validate too (validate's own copy of the runner once dropped it)."""
+    (server.root / "weights.txt").write_text("weights served")
+    folder = workspace / "tasks" / "tiny01"
+    toml = folder / "task.toml"
+    toml.write_text(toml.read_text() + f"\n[training]\nnetwork = {str(network).lower()}\n")
+    (folder / "reference.py").write_text(FETCH_THEN_SAVE.format(url=server.url + "weights.txt"))
+    (folder / "prompt.md").write_text("Input (28, 28, 1), pixels 0-1.\n")
+    report = validate_task("tiny01", runs=1)
+    check = next(c for c in report.checks if c.name == "reference passes")
+    if network:
+        assert check.status == "ok", check.detail
+    elif isolation().network_isolated:
+        assert check.status == "fail" and "URLError" in check.detail
