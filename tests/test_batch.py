@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from grader.batch import Graded, discover, run_batch, summarize
 from grader.cli import app
 from grader.errors import WorkspaceError
 from grader.results import Result
+from grader.sandbox import Limits
 from grader.tasks import TaskSpec
 from tests.conftest import ModelFactory
+from tests.test_grading import WALL_S, assert_killed_at_the_wall_clock, marked_limits
 
 
 def _problems(folder: Path) -> dict[str, str | None]:
@@ -160,15 +163,26 @@ def test_batch_grades_in_parallel_then_resumes_without_regrading(
 
 
 @pytest.mark.slow
-def test_a_submission_past_its_timeout_is_stopped_and_recorded(
-    tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path
+def test_a_submission_past_its_timeout_is_killed_at_the_wall_clock_and_recorded(
+    tiny_task: TaskSpec,
+    pixel_model: ModelFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     subs = tmp_path / "slow"
     subs.mkdir()
     shutil.move(pixel_model(), subs / "sam.keras")
-    outcome = run_batch(tiny_task, subs, out=tmp_path / "g", timeout_s=0.3)
+    marked = marked_limits(wall_s=WALL_S)
+    monkeypatch.setattr(  # tag the batch's Limits so pgrep finds this test's worker
+        "grader.batch.Limits", lambda **kwargs: Limits(**{**kwargs, "cpu_s": marked.cpu_s})
+    )
+    started = time.monotonic()
+    outcome = run_batch(tiny_task, subs, out=tmp_path / "g", timeout_s=WALL_S)
+    elapsed = time.monotonic() - started
     assert [g.result.status for g in outcome.graded] == ["timeout"]
-    assert "longer than" in outcome.graded[0].result.message
+    assert "longer than 1 s" in outcome.graded[0].result.message
+    assert outcome.exit_code == 0  # a timeout is the submission's verdict, not a grader error
+    assert_killed_at_the_wall_clock(elapsed, marked)
 
 
 @pytest.mark.slow

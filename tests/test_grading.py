@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -133,17 +135,48 @@ def test_loader_failure_on_valid_zip_is_invalid(
     assert result.status == "invalid" and "\n" not in result.message
 
 
-def test_timeout_kills_the_child_and_leaves_no_process(
+WALL_S = 1.0
+"""A wall clock well under what a child needs to import TensorFlow, load and predict (5 to
+10 s on a 2-core runner, 3 s or more on a fast machine)."""
+KILL_SLACK_S = 2.0
+"""What a stopped grading may take beyond WALL_S: starting the child, killing it, cleaning up.
+Far less than the child's own run time, so a grading that waited for its child fails."""
+
+
+def marked_limits(**kwargs: Any) -> Limits:
+    """Limits with a CPU figure no other grading uses: it appears in the worker's argv, so
+    ``pgrep`` finds this test's workers and not those of other runs on the machine."""
+    return Limits(cpu_s=random.randrange(100_000, 999_999), **kwargs)
+
+
+def workers_of(limits: Limits) -> list[str]:
+    """Processes still running this test's worker (through bubblewrap or not)."""
+    pattern = f"_worker.py predict {limits.cpu_s} "
+    found = subprocess.run(["pgrep", "-af", pattern], capture_output=True, text=True)
+    return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+def assert_killed_at_the_wall_clock(elapsed: float, limits: Limits) -> None:
+    assert elapsed < limits.wall_s + KILL_SLACK_S, (
+        f"took {elapsed:.1f} s with a {limits.wall_s} s limit: the child was waited for, not killed"
+    )
+    deadline = time.monotonic() + 2
+    while workers_of(limits) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers_of(limits) == []
+
+
+def test_timeout_kills_the_child_at_the_wall_clock_and_leaves_no_process(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
-    def workers() -> set[str]:
-        found = subprocess.run(["pgrep", "-f", "grader/_worker.py"], capture_output=True, text=True)
-        return set(found.stdout.split())
-
-    before = workers()  # other runs on this machine may have workers of their own
-    result = grade(tiny_task, pixel_model(), limits=Limits(wall_s=0.5))
+    path = pixel_model()
+    limits = marked_limits(wall_s=WALL_S)
+    started = time.monotonic()
+    result = grade(tiny_task, path, limits=limits)
+    elapsed = time.monotonic() - started
     assert result.status == "timeout" and result.exit_code == 1
-    assert workers() - before == set()
+    assert "longer than 1 s" in result.message
+    assert_killed_at_the_wall_clock(elapsed, limits)
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "linear"])
