@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,13 +72,66 @@ def test_unsafe_student_names_are_refused(tmp_path: Path) -> None:
     assert all("unsafe student name" in str(p) for p in problems.values())
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_model_is_refused(tmp_path: Path) -> None:
-    subs = tmp_path / "subs"
-    subs.mkdir()
+REPO = Path(__file__).resolve().parents[1]
+DISCOVER_AS_CALLER = (
+    "import json, sys\n"
+    "from pathlib import Path\n"
+    "from grader.batch import discover\n"
+    "print(json.dumps({s.student: s.problem for s in discover(Path(sys.argv[1]))}))\n"
+)
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix that drops root to nobody; empty when the tests already run unprivileged.
+
+    Root reads any file, so the refusal can only be seen from an ordinary account."""
+    if os.geteuid() != 0:
+        return []
+    if setpriv := shutil.which("setpriv"):
+        return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if runuser := shutil.which("runuser"):
+        return [runuser, "-u", "nobody", "--"]
+    pytest.skip("running as root, and neither setpriv nor runuser is here to drop to nobody")
+
+
+@pytest.fixture
+def world_readable_dir() -> Iterator[Path]:
+    """A 0755 folder outside /tmp (pytest's tmp_path sits in a 0700 folder nobody can enter)."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-subs-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_unreadable_model_is_refused(world_readable_dir: Path) -> None:
+    """Replaces a test that was skipped whenever the suite ran as root (always, in CI)."""
+    subs = world_readable_dir / "subs"
+    subs.mkdir(mode=0o755)
     (subs / "eve.keras").write_bytes(b"x")
     (subs / "eve.keras").chmod(0)
-    assert "cannot read" in str(_problems(subs)["eve"])
+    (subs / "ada.keras").write_bytes(b"x")
+    (subs / "ada.keras").chmod(0o644)
+
+    def as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*_unprivileged(), sys.executable, *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO)},
+            timeout=60,
+            check=False,
+        )
+
+    probe = as_nobody("-c", "import grader.batch")
+    if probe.returncode != 0:  # e.g. a checkout under a 0700 home
+        pytest.skip(f"the unprivileged user cannot import this checkout: {probe.stderr[-300:]}")
+    done = as_nobody("-c", DISCOVER_AS_CALLER, str(subs))
+    assert done.returncode == 0, done.stderr
+    problems = json.loads(done.stdout)
+    assert problems == {"ada": None, "eve": "cannot read eve.keras (permission denied)"}
 
 
 def test_empty_submissions_folder_is_one_clear_error(tmp_path: Path) -> None:
