@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.atomic import replacing
 from grader.results import Result
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def write_all(graded: list[Graded], out: Path, task: TaskSpec) -> list[Path]:
 
 def write_csv(graded: list[Graded], path: Path) -> Path:
     """The gradebook: one row per student."""
-    with _atomic(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+    with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for g in graded:
@@ -67,7 +67,7 @@ def write_csv(graded: list[Graded], path: Path) -> Path:
 def write_json(graded: list[Graded], path: Path) -> Path:
     """A JSON array of Result records, each with ``student`` first."""
     text = json.dumps([g.to_dict() for g in graded], indent=1, allow_nan=False)
-    with _atomic(path) as tmp:
+    with replacing(path) as tmp:
         tmp.write_text(text + "\n", encoding="utf-8")
     return path
 
@@ -98,7 +98,7 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
-    with _atomic(path) as tmp:
+    with replacing(path) as tmp:
         ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
     return path
 
@@ -135,27 +135,10 @@ def gradescope(result: Result) -> dict[str, Any]:
 def write_gradescope(result: Result, path: Path) -> Path:
     """Write Gradescope's ``results.json`` for one submission (the folder is created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _atomic(path) as tmp:
+    with replacing(path) as tmp:
         tmp.write_text(json.dumps(gradescope(result), indent=1) + "\n", encoding="utf-8")
     return path
 
 
 def _summary_line(result: Result) -> str:
     return f"{result.status.upper()} {result.score}/{MAX_SCORE}: {result.message}"
-
-
-class _atomic:
-    """Write to ``path.tmp`` and rename over ``path``, so a crash never leaves half a file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, kind: object, *rest: object) -> None:
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader import datasets
+from grader.atomic import replacing
 from grader.datasets import exported, locations
 from grader.errors import (
     DatasetMissingError,
@@ -99,15 +100,10 @@ def run_solution(
                 f"{script.name} finished without saving a model; keep the __main__ block that "
                 "calls model.save(...) next to the file as model.keras"
             )
-        dest.mkdir(parents=True, exist_ok=True)
         target = dest / saved.name
-        staged = dest / f".{saved.name}.{os.getpid()}.partial"
-        staged.unlink(missing_ok=True)
-        try:
+        with replacing(target) as staged:  # replaces a link at target, never its target
+            staged.unlink()  # copy_regular creates its target afresh (O_EXCL)
             copy_regular(saved, staged, max_bytes=task.model.max_bytes)
-            os.replace(staged, target)  # replaces a link at target itself, never its target
-        finally:
-            staged.unlink(missing_ok=True)
     return target
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import shutil
 import stat
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader.atomic import replacing
 from grader.datasets import cache, single_file
 from grader.datasets.base import Dataset, ProgressCallback
 from grader.errors import DatasetError, DatasetMissingError
@@ -128,9 +128,7 @@ def extract(archive: Path, dest: Path, *, max_unpacked: int) -> Path:
     """
     if (dest / _MARKER).is_file():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
-    try:
+    with replacing(dest, folder=True) as staging:
         try:
             with zipfile.ZipFile(archive) as zf:
                 members = [_checked(archive, info) for info in zf.infolist()]
@@ -148,11 +146,6 @@ def extract(archive: Path, dest: Path, *, max_unpacked: int) -> Path:
         except OSError as err:  # a duplicate member, a file where a folder should be
             raise DatasetError(f"{archive}: cannot extract ({err}); replace the file.") from err
         (staging / _MARKER).write_text(str(archive) + "\n")
-        shutil.rmtree(dest, ignore_errors=True)  # an incomplete earlier one (no marker)
-        staging.rename(dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return dest
 
 

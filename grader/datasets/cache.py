@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from grader.atomic import replacing
 
 CACHE_ENV = "GRADER_CACHE"
 """Environment variable naming the grader's cache folder (default ~/.cache/grader)."""
@@ -104,18 +104,10 @@ def write_entry(final: Path, entry: CachedArrays) -> Path | None:
         "class_names": list(entry.class_names),
     }
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+        with replacing(final, folder=True) as staging:
+            np.save(staging / "images.npy", entry.images, allow_pickle=False)
+            np.save(staging / "labels.npy", entry.labels, allow_pickle=False)
+            (staging / "meta.json").write_text(json.dumps(meta))
     except OSError:
-        return None
-    try:
-        np.save(staging / "images.npy", entry.images, allow_pickle=False)
-        np.save(staging / "labels.npy", entry.labels, allow_pickle=False)
-        (staging / "meta.json").write_text(json.dumps(meta))
-        # A leftover entry under this name is unreadable (load missed), so replace it.
-        shutil.rmtree(final, ignore_errors=True)
-        os.rename(staging, final)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
         return None
     return final

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from grader.atomic import replacing
 from grader.datasets import idx
 from grader.datasets.base import ProgressCallback
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
@@ -58,12 +58,7 @@ def fetch(
     Raises DatasetMissingError when the server cannot be reached or refuses the
     file, DatasetError for a short or oversized body, ChecksumError on mismatch.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        dir=dest.parent, prefix=f".{dest.name}.", suffix=".part", delete=False
-    ) as part:
-        part_path = Path(part.name)
-    try:
+    with replacing(dest, suffix=".part") as part_path:
         digest = _stream(url, part_path, on_progress, timeout, max_bytes)
         if sha256 is not None and digest != sha256:
             raise ChecksumError(_mismatch(url, digest, sha256))
@@ -79,10 +74,6 @@ def fetch(
                 )
             if content_sha256 is not None and got != content_sha256:
                 raise ChecksumError(_mismatch(url, got, content_sha256))
-        os.replace(part_path, dest)
-    except BaseException:
-        part_path.unlink(missing_ok=True)
-        raise
     return dest
 
 

@@ -17,14 +17,12 @@ Rules when reading (each break is a DatasetError naming the file or folder):
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from grader.atomic import replacing
 from grader.datasets.base import Dataset, fingerprint
 from grader.errors import DatasetError, DatasetMissingError
 
@@ -80,21 +78,13 @@ def write_image_folders(data: Dataset, dest: Path) -> Path:
     if dest.exists() and not marker.is_file() and (not dest.is_dir() or any(dest.iterdir())):
         # Only ever replace a folder this function wrote: never a learner's own files.
         raise DatasetError(f"{dest}: exists and was not written by the grader; pick a new folder.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp"))
-    try:
+    with replacing(dest, folder=True) as staging:
         for name in data.class_names:
             (staging / name).mkdir()
         for n, (image, label) in enumerate(zip(data.images, data.labels, strict=True)):
             pixels = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
             Image.fromarray(pixels).save(staging / data.class_names[label] / f"{n:05d}.png")
         (staging / _MARKER).write_text(data.sha256 + "\n")
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.rename(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return dest
 
 
