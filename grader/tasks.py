@@ -261,7 +261,7 @@ class _Reader:
         """Refuse keys nobody read: a typo must not be silently ignored."""
         unknown = sorted(set(self.data) - self.seen)
         if unknown:
-            self.fail(unknown[0], "unknown key (check the spelling against DESIGN.md)")
+            self.fail(unknown[0], "unknown key (check the spelling against docs/task-format.md)")
 
     def _bounds(self, key: str, value: float, low: float | None, high: float | None) -> None:
         if low is not None and value < low:

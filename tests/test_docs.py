@@ -1,0 +1,125 @@
+"""The reference docs keep up with the code: every task.toml key the spec parser reads is in
+docs/task-format.md, and every Result field is in docs/results-schema.md.
+
+Convention (both docs): a documented name is the first cell of a Markdown table row,
+in backticks, inside the doc's ``## Keys`` / ``## Fields`` section. Spec keys are dotted
+(``model.max_params``; top-level keys bare: ``id``, ``dataset``); ClassScore and Confusion
+fields are written ``per_class[].label`` and ``top_confusions[].true``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from grader import ClassScore, Confusion, Result, TaskSpec
+from grader.tasks import _Reader  # the spec parser's reader: every key it reads goes via _get
+
+ROOT = Path(__file__).resolve().parents[1]
+TASK_FORMAT = ROOT / "docs" / "task-format.md"
+RESULTS_SCHEMA = ROOT / "docs" / "results-schema.md"
+
+# Every optional key present: [training] and the instructor held-out folder. Parsing never
+# reads heldout_dir, so it need not exist.
+MAXIMAL = """\
+id = "docs01"
+title = "Every key"
+category = 3
+time_limit_minutes = 30
+version = 2
+
+[dataset]
+name = "shapes"
+heldout = "test"
+heldout_dir = "no-such-folder"
+heldout_sha256 = "{sha}"
+
+[model]
+input_shape = [64, 64, 3]
+input_scale = "0-255"
+classes = 4
+max_params = 1_000_000
+max_file_mb = 20
+
+[grading]
+metric = "accuracy"
+threshold = 0.9
+score_tiers = [0.6, 0.75, 0.85, 0.9, 0.95]
+
+[training]
+network = true
+""".format(sha="ab" * 32)
+
+
+def documented(doc: Path, section: str) -> set[str]:
+    """Names in backticks opening a table row of ``## {section}`` (up to the next ``## ``)."""
+    text = doc.read_text(encoding="utf-8")
+    match = re.search(rf"^## {section}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"{doc.name} has no '## {section}' section"
+    return set(re.findall(r"^\| `([^`]+)` \|", match.group(1), re.M))
+
+
+@pytest.fixture
+def spec_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Dotted keys the parser reads from every real task.toml plus the maximal fixture."""
+    seen: set[str] = set()
+    original = _Reader._get
+
+    def recording(self: _Reader, key: str) -> object:
+        seen.add(self.prefix + key)
+        return original(self, key)
+
+    monkeypatch.setattr(_Reader, "_get", recording)
+    fixture = tmp_path / "docs01" / "task.toml"
+    fixture.parent.mkdir()
+    fixture.write_text(MAXIMAL, encoding="utf-8")
+    paths = sorted((ROOT / "tasks").glob("*/task.toml"))
+    assert paths, "no real tasks found"
+    specs = [TaskSpec.from_toml(p) for p in [*paths, fixture]]
+    maximal = specs[-1]
+    # The fixture must reach the optional branches, or their keys go unchecked.
+    assert maximal.training_network and maximal.dataset.heldout_dir == "no-such-folder"
+    return seen
+
+
+def test_every_spec_key_is_documented(spec_keys: set[str]) -> None:
+    missing = sorted(spec_keys - documented(TASK_FORMAT, "Keys"))
+    assert not missing, f"task.toml keys the parser reads but docs/task-format.md lacks: {missing}"
+
+
+def test_task_format_documents_no_key_the_parser_rejects(spec_keys: set[str]) -> None:
+    stale = sorted(documented(TASK_FORMAT, "Keys") - spec_keys)
+    assert not stale, f"docs/task-format.md documents keys the parser never reads: {stale}"
+
+
+def result_names() -> set[str]:
+    """Result fields, then ClassScore and Confusion fields under the list that holds them."""
+    names = {f.name for f in dataclasses.fields(Result)}
+    names |= {f"per_class[].{f.name}" for f in dataclasses.fields(ClassScore)}
+    names |= {f"top_confusions[].{f.name}" for f in dataclasses.fields(Confusion)}
+    return names
+
+
+def test_every_result_field_is_documented() -> None:
+    missing = sorted(result_names() - documented(RESULTS_SCHEMA, "Fields"))
+    assert not missing, f"Result fields docs/results-schema.md lacks: {missing}"
+
+
+def test_results_schema_documents_no_removed_field() -> None:
+    stale = sorted(documented(RESULTS_SCHEMA, "Fields") - result_names())
+    assert not stale, f"docs/results-schema.md documents fields Result lacks: {stale}"
+
+
+def test_task_format_example_parses(tmp_path: Path) -> None:
+    """The complete example in docs/task-format.md is a valid task.toml."""
+    text = TASK_FORMAT.read_text(encoding="utf-8")
+    example = re.search(r"^```toml\n(.*?)^```", text, re.M | re.S)
+    assert example, "docs/task-format.md has no ```toml example"
+    path = tmp_path / "task07" / "task.toml"
+    path.parent.mkdir()
+    path.write_text(example.group(1), encoding="utf-8")
+    spec = TaskSpec.from_toml(path)
+    assert spec.dataset.heldout_dir is not None and spec.dataset.heldout_sha256 is not None
