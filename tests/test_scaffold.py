@@ -4,15 +4,17 @@ overwrites anything."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+import grader.validate
 from grader.cli import app
 from grader.errors import WorkspaceError
 from grader.scaffold import new_task
 from grader.tasks import load_task
-from grader.validate import validate_task
+from grader.validate import TaskValidation, validate_task
 from tests.conftest import closed_port_url
 from tests.test_validate import PIXEL_REFERENCE
 
@@ -66,13 +68,38 @@ def test_cli_refuses_an_existing_folder_in_one_line_and_keeps_it(workspace: Path
 
 
 @pytest.mark.slow
-def test_filled_reference_makes_the_scaffold_validate(workspace: Path) -> None:
-    """The instructor's five minutes: grade new, fill reference.py, grade validate."""
+def test_filled_reference_makes_the_scaffold_validate(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The instructor's five minutes: grade new, fill reference.py, grade validate.
+
+    The one full (training) validation in the suite: the scaffold's own starter must train
+    and fail, and the filled reference must train and pass twice (--runs 2)."""
+    reports: list[TaskValidation] = []
+
+    def keep(*args: Any, **kwargs: Any) -> list[TaskValidation]:
+        reports.extend(real_validate(*args, **kwargs))
+        return reports
+
+    real_validate = grader.validate.validate
+    monkeypatch.setattr("grader.validate.validate", keep)
     done = CliRunner().invoke(app, ["new", "task07", "--dataset", "tiny", "--classes", "4"])
     assert done.exit_code == 0, done.output
     (workspace / "tasks" / "task07" / "reference.py").write_text(PIXEL_REFERENCE)
-    done = CliRunner().invoke(app, ["validate", "task07"])
+    done = CliRunner().invoke(app, ["validate", "task07", "--runs", "2"])
     assert done.exit_code == 0, done.output
+    checks = {c.name: c for c in reports[0].checks}
+    assert {name: c.status for name, c in checks.items()} == {
+        "spec": "ok",
+        "files": "ok",
+        "dataset": "ok",
+        "prompt": "ok",
+        "baseline": "ok",
+        "starter fails": "ok",
+        "reference passes": "ok",
+    }
+    assert checks["starter fails"].detail.startswith("fail: ")
+    assert checks["reference passes"].detail.startswith("2/2 runs pass")
 
 
 def test_registered_set_not_yet_downloaded_gets_its_published_shape(
