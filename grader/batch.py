@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from grader import datasets
+from grader.datasets import ProgressCallback
 from grader.errors import GraderError, SubmissionError, WorkspaceError
+from grader.inputs import GradingData
 from grader.inspect import SUFFIXES
 from grader.learner_files import kind_of, sha256_regular
 from grader.results import Result, Status
@@ -186,9 +187,7 @@ def load_index(out: Path) -> dict[str, Graded]:
     return records
 
 
-def grade_submission(
-    task: TaskSpec, sub: Submission, heldout: datasets.Dataset, limits: Limits
-) -> Result:
+def grade_submission(task: TaskSpec, sub: Submission, data: GradingData, limits: Limits) -> Result:
     """Grade one submission; any failure becomes a Result, never an exception."""
     from grader.grading import grade
 
@@ -201,7 +200,7 @@ def grade_submission(
             threshold=task.grading.threshold,
         )
     try:
-        return grade(task, sub.path, limits=limits, heldout=heldout)
+        return grade(task, sub.path, data, limits=limits)
     except SubmissionError as err:
         status: Status = "timeout" if err.status == "timeout" else "invalid"
         message = str(err)
@@ -230,17 +229,19 @@ def run_batch(
     address: str | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: OnResult | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> BatchOutcome:
     """Grade every submission in ``folder`` and write the exports to ``out``.
 
     ``on_start(n_to_grade)`` is called once the work is known, ``on_result`` after each
-    submission (resumed ones included).
+    submission (resumed ones included), ``on_progress`` while the data downloads. The
+    grading data is loaded once, here, for every submission.
     """
     from grader import exports
 
     out = out or default_out(folder)
     subs = discover(folder, exclude=[out])
-    heldout = datasets.load_heldout(task)
+    data = GradingData.load(task, on_progress=on_progress)
     out.mkdir(parents=True, exist_ok=True)
     earlier = load_index(out)
     done: dict[str, Graded] = {}
@@ -248,7 +249,7 @@ def run_batch(
     for sub in subs:
         prior = earlier.get(sub.student)
         sha = model_sha256(sub.path, task.model.max_bytes) if sub.path else None
-        if prior and _reusable(prior.result, task, sha, heldout.sha256):
+        if prior and _reusable(prior.result, task, sha, data.sha256):
             done[sub.student] = prior
         else:
             todo.append(sub)
@@ -263,7 +264,7 @@ def run_batch(
         threads=max(1, (os.cpu_count() or 1) // max(1, workers)),
         memory_mb=memory_share_mb(workers),
     )
-    results = _grade_all(task, todo, heldout, limits, workers, backend, address)
+    results = _grade_all(task, todo, data, limits, workers, backend, address)
     with (out / INDEX).open("a", encoding="utf-8") as index:
         for graded in results:
             index.write(json.dumps(graded.to_dict(), allow_nan=False) + "\n")
@@ -290,7 +291,7 @@ def _reusable(result: Result, task: TaskSpec, sha: str | None, heldout_sha: str)
 def _grade_all(
     task: TaskSpec,
     todo: list[Submission],
-    heldout: datasets.Dataset,
+    data: GradingData,
     limits: Limits,
     workers: int,
     backend: Backend,
@@ -299,10 +300,10 @@ def _grade_all(
     if backend == "ray":
         from grader import cluster
 
-        yield from cluster.grade_on_ray(task, todo, heldout, limits, workers, address)
+        yield from cluster.grade_on_ray(task, todo, data, limits, workers, address)
         return
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(grade_submission, task, s, heldout, limits): s for s in todo}
+        futures = {pool.submit(grade_submission, task, s, data, limits): s for s in todo}
         for future in as_completed(futures):
             yield Graded(futures[future].student, future.result())
 

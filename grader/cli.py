@@ -93,11 +93,12 @@ def grade_task(
         spec = tasks.load_task(task_id)
         if train and model is not None:
             raise typer.BadParameter("use either --train or --model, not both")
-        if train:
-            path = training.train(spec, on_output=report.child_line)
-        else:
-            path = model if model is not None else workspace.find_model(spec.id)
-        result = grading.grade(spec, path)
+        with report.download_progress(f"Downloading {spec.dataset.name}") as bar:
+            if train:
+                path = training.train(spec, on_output=report.child_line, on_progress=bar)
+            else:
+                path = model if model is not None else workspace.find_model(spec.id)
+            result = grading.grade_file(spec, path, on_progress=bar)
     except GraderError as err:
         raise _fail(err, as_json=as_json, task_id=task_id) from None
     from grader import history
@@ -136,10 +137,12 @@ def _with_problems(result: Result, problems: list[GraderError]) -> Result:
 
 def _write_report(path: Path, result: Any, spec: Any) -> None:
     """Write the HTML report for ``--report``."""
-    from grader import feedback, report
+    from grader import inputs, report
     from grader.errors import WorkspaceError
 
-    page = report.html_report(result, spec.title, feedback.gallery(spec, result.train_mistakes))
+    page = report.html_report(
+        result, spec.title, inputs.mistake_images(spec, result.train_mistakes)
+    )
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as err:
@@ -342,7 +345,10 @@ def validate(
     from grader import validate as core
 
     try:
-        reports = core.validate(task_ids, fast=fast, runs=runs, offline=offline)
+        with report.download_progress("Downloading data") as bar:
+            reports = core.validate(
+                task_ids, fast=fast, runs=runs, offline=offline, on_progress=bar
+            )
     except GraderError as err:
         raise _fail(err) from None
     report.show_validation(reports)
@@ -378,7 +384,10 @@ def batch(
         raise _fail(GraderError(f"--backend must be local or ray, got '{backend}'")) from None
     try:
         spec = tasks.load_task(task_id)
-        with report.batch_progress(f"grading {spec.id}") as (on_start, on_result):
+        with (
+            report.batch_progress(f"grading {spec.id}") as (on_start, on_result),
+            report.download_progress(f"Downloading {spec.dataset.name}") as bar,
+        ):
             outcome = core.run_batch(
                 spec,
                 submissions,
@@ -389,6 +398,7 @@ def batch(
                 address=address,
                 on_start=on_start,
                 on_result=on_result,
+                on_progress=bar,
             )
     except GraderError as err:
         raise _fail(err) from None

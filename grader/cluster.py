@@ -4,8 +4,9 @@ Install with ``pip install 'grader[cluster]'`` on the head and on every node. Ea
 submission becomes one Ray task that writes the model's bytes into a private folder on
 whichever node runs it and calls :func:`grader.batch.grade_submission` there, so every
 model is still loaded in its own sandboxed child on that node. The held-out split travels
-once through Ray's object store (``ray.put``), so nodes need neither the submissions folder
-nor the dataset, only the grader and TensorFlow.
+once through Ray's object store (``ray.put`` of the :class:`~grader.inputs.GradingData`, the
+training sample included), so nodes need neither the submissions folder nor the dataset,
+only the grader and TensorFlow, and never reload data per submission.
 
 ``address=None`` starts a local Ray runtime with ``workers`` CPUs; ``"auto"`` or
 ``"ray://head:10001"`` joins an existing cluster.
@@ -17,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grader import datasets
 from grader.batch import Graded, Submission, grade_submission
 from grader.errors import GraderError, SubmissionError
+from grader.inputs import GradingData
 from grader.learner_files import read_regular
 from grader.sandbox import Limits, private_dir
 from grader.tasks import TaskSpec
@@ -39,25 +40,25 @@ def grade_remote(
     task: TaskSpec,
     student: str,
     name: str | None,
-    data: bytes | None,
+    blob: bytes | None,
     problem: str | None,
-    heldout: datasets.Dataset,
+    data: GradingData,
     limits: Limits,
 ) -> Any:
     """The body of one Ray task: rebuild the submission on this node and grade it."""
-    if data is None or name is None:
-        return grade_submission(task, Submission(student, None, problem), heldout, limits)
+    if blob is None or name is None:
+        return grade_submission(task, Submission(student, None, problem), data, limits)
     with private_dir() as tmp:
         path = tmp / "work" / Path(name).name
-        path.write_bytes(data)
-        result = grade_submission(task, Submission(student, path), heldout, limits)
+        path.write_bytes(blob)
+        result = grade_submission(task, Submission(student, path), data, limits)
     return result
 
 
 def grade_on_ray(
     task: TaskSpec,
     todo: list[Submission],
-    heldout: datasets.Dataset,
+    data: GradingData,
     limits: Limits,
     workers: int,
     address: str | None,
@@ -72,17 +73,17 @@ def grade_on_ray(
             ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1, max_retries=0)(grade_remote)
-        heldout_ref = ray.put(heldout)
+        data_ref = ray.put(data)
         pending: dict[Any, Submission] = {}
         for sub in todo:
-            name, data, problem = None, None, sub.problem
+            name, blob, problem = None, None, sub.problem
             if sub.path is not None:
                 try:
                     name = sub.path.name
-                    data = read_regular(sub.path, max_bytes=task.model.max_bytes)
+                    blob = read_regular(sub.path, max_bytes=task.model.max_bytes)
                 except SubmissionError as err:
                     problem = str(err)
-            ref = remote.remote(task, sub.student, name, data, problem, heldout_ref, limits)
+            ref = remote.remote(task, sub.student, name, blob, problem, data_ref, limits)
             pending[ref] = sub
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

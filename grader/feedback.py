@@ -1,26 +1,26 @@
 """Feedback that says why: hints keyed to mistakes found in the model itself.
 
-Computed in the parent from the static inspection summary, the task contract and the scores.
-Overfitting is judged from a fixed sample of the TRAINING split predicted in the same child
-run as the held-out images (the child sees only inputs, never labels). Any image a report
-shows comes from that training sample, never from held-out data.
+Pure functions of the static inspection summary, the task contract, the scores and the
+predictions: nothing here loads data. Overfitting is judged from a fixed sample of the
+TRAINING split (:class:`grader.inputs.TrainSample`) predicted in the same child run as the
+held-out images (the child sees only inputs, never labels). Any image a report shows comes
+from that training sample, never from held-out data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
+
+from grader.errors import InvalidModelError
+from grader.scoring import predicted_labels
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from grader.inputs import TrainSample
     from grader.inspect import ModelSummary
     from grader.tasks import TaskSpec
 
-TRAIN_SAMPLE = 1000
-"""Training images predicted alongside the held-out set to measure overfitting."""
-TRAIN_SEED = 20240501
-"""Fixed seed: the same images every grading, so reports can show them again."""
 MAX_MISTAKES = 24
 """Misclassified training images kept (by index) for the visual report."""
 OVERFIT_GAP = 0.10
@@ -28,47 +28,6 @@ OVERFIT_GAP = 0.10
 PARAMS_SHARE = 0.5
 """A model using this share of ``max_params`` or more is far larger than the task needs."""
 _PROBABILITIES = ("softmax", "sigmoid")
-
-
-@dataclass(frozen=True)
-class TrainSample:
-    """A fixed sample of the training split, prepared like the held-out inputs."""
-
-    indices: np.ndarray
-    """Positions in the training split, sorted."""
-    inputs: np.ndarray
-    labels: np.ndarray
-
-
-def train_split(task: TaskSpec) -> str | None:
-    """The dataset split the learner trains on: ``train`` unless that is the held-out one."""
-    from grader import datasets
-
-    splits = datasets.get_source(task.dataset.name).splits
-    others = [s for s in splits if s != task.dataset.heldout]
-    return "train" if "train" in others else (others[0] if others else None)
-
-
-def train_sample(task: TaskSpec, size: int = TRAIN_SAMPLE) -> TrainSample | None:
-    """The seeded training sample for ``task``; None when the dataset has no training split."""
-    import numpy as np
-
-    from grader import datasets
-    from grader.errors import DatasetError
-    from grader.grading import prepare_inputs
-
-    try:
-        split = train_split(task)
-        if split is None:
-            return None
-        data = datasets.load(task.dataset.name, split)
-    except DatasetError:
-        return None  # no training data here: grade without the overfitting check
-    rng = np.random.default_rng(TRAIN_SEED)
-    indices = np.sort(rng.choice(len(data), size=min(size, len(data)), replace=False))
-    return TrainSample(
-        indices, prepare_inputs(data.images[indices], task.model), data.labels[indices]
-    )
 
 
 def train_check(sample: TrainSample, predicted: np.ndarray) -> tuple[float, list[list[int]]]:
@@ -129,13 +88,6 @@ def hints(
     return found
 
 
-def joined(inputs: np.ndarray, sample: TrainSample | None) -> np.ndarray:
-    """Held-out inputs followed by the training sample: one child run predicts both."""
-    import numpy as np
-
-    return inputs if sample is None else np.concatenate([inputs, sample.inputs])
-
-
 class Extras(TypedDict):
     """The Result fields feedback fills in."""
 
@@ -153,9 +105,6 @@ def extras(
     output_shape: object,
 ) -> Extras:
     """Result fields from feedback: ``hints``, ``train_value``, ``train_mistakes``."""
-    from grader.errors import InvalidModelError
-    from grader.scoring import predicted_labels
-
     train_value: float | None = None
     mistakes: list[list[int]] = []
     if sample is not None and len(train_outputs) == len(sample.labels):
@@ -172,15 +121,3 @@ def extras(
         "train_value": train_value,
         "train_mistakes": mistakes,
     }
-
-
-def gallery(task: TaskSpec, mistakes: list[list[int]]) -> list[tuple[np.ndarray, str, str]]:
-    """Images of ``mistakes`` ([training index, true, predicted]) from the TRAINING split."""
-    from grader import datasets
-
-    split = train_split(task)
-    if split is None or not mistakes:
-        return []
-    data = datasets.load(task.dataset.name, split)
-    names = data.class_names
-    return [(data.images[i], names[t], names[p]) for i, t, p in mistakes if i < len(data)]

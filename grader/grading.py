@@ -1,7 +1,8 @@
 """Grade one model file against one task: the pipeline from spec to Result.
 
-spec -> held-out inputs (labels stay here) -> copy + hash the model into a private dir ->
-static inspection of that copy -> sandboxed load + predict -> interpret outputs -> score.
+grading data (held-out inputs; labels stay here) -> the path checked (a regular file) ->
+copy + hash the model into a private dir -> static inspection of that copy -> sandboxed
+load + predict -> interpret outputs -> score.
 """
 
 from __future__ import annotations
@@ -11,24 +12,18 @@ from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
-from grader import datasets, feedback
+from grader import feedback
+from grader.datasets import ProgressCallback
 from grader.datasets.locations import hidden_folders
-from grader.errors import (
-    DatasetError,
-    InvalidModelError,
-    ModelNotFoundError,
-    SpecError,
-    SubmissionError,
-)
+from grader.errors import InvalidModelError, ModelNotFoundError, SubmissionError
+from grader.inputs import GradingData
 from grader.inspect import SUFFIXES, inspect_model
 from grader.isolation import isolation
 from grader.learner_files import copy_regular, kind_of, refusal
 from grader.results import Result, Status
 from grader.sandbox import Limits, predict, private_dir
 from grader.scoring import compute_metrics, predicted_labels, score_for
-from grader.tasks import ModelContract, TaskSpec
+from grader.tasks import TaskSpec
 
 
 def grader_version() -> str:
@@ -39,37 +34,28 @@ def grader_version() -> str:
         return "unknown"
 
 
-def prepare_inputs(images: np.ndarray, contract: ModelContract) -> np.ndarray:
-    """Reshape and scale held-out images exactly as the task contract says, as float32."""
-    shape = (len(images), *contract.input_shape)
-    if images[0].size != int(np.prod(contract.input_shape)):
-        raise SpecError(
-            "task.toml",
-            "model.input_shape",
-            f"{contract.input_shape} does not fit dataset images of shape {images.shape[1:]}",
-        )
-    inputs = images.reshape(shape).astype(np.float32)
-    if contract.input_scale == "0-1":
-        inputs /= np.float32(255.0)
-    return inputs
-
-
-def grade(
+def grade_file(
     task: TaskSpec,
     model_path: Path,
     *,
     limits: Limits | None = None,
-    heldout: datasets.Dataset | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Result:
-    """Grade ``model_path`` on ``task``'s held-out split.
+    """Load ``task``'s grading data, then :func:`grade` one model file (``grade TASK``)."""
+    return grade(task, model_path, GradingData.load(task, on_progress=on_progress), limits=limits)
+
+
+def grade(
+    task: TaskSpec, model_path: Path, data: GradingData, *, limits: Limits | None = None
+) -> Result:
+    """Grade ``model_path`` on ``task``'s held-out ``data`` (loaded once by the caller).
 
     A submission problem (missing, unsafe, broken or misshapen model; timeout) becomes a
-    Result with status invalid/timeout. Problems of the grader itself (dataset missing,
-    bad spec) raise :class:`~grader.errors.GraderError`. ``heldout`` is the task's held-out
-    split already loaded (a batch loads it once for every submission).
+    Result with status invalid/timeout. Problems of the grader itself raise
+    :class:`~grader.errors.GraderError`.
     """
     started = time.perf_counter()
-    base = _Base(task, model_path)
+    base = _Record(task, model_path)
     kind = kind_of(model_path)  # never follows a link, never opens the path
     if kind is None:
         raise ModelNotFoundError(
@@ -77,22 +63,7 @@ def grade(
         )
     if kind not in ("a regular file", "a directory"):
         return base.refused(refusal(model_path, kind), started)
-    if heldout is None:
-        try:
-            datasets.get_source(task.dataset.name)
-        except DatasetError as err:  # a typo in task.toml: name the file and key
-            raise SpecError(task.folder / "task.toml", "dataset.name", str(err)) from None
-        heldout = datasets.load_heldout(task)
-    if len(heldout.class_names) != task.model.classes:
-        raise SpecError(
-            task.folder / "task.toml",
-            "model.classes",
-            f"{task.model.classes} but dataset '{task.dataset.name}' has "
-            f"{len(heldout.class_names)} classes",
-        )
-    inputs = prepare_inputs(heldout.images, task.model)
-    base.heldout_sha256, base.n_heldout = heldout.sha256, len(heldout.labels)
-    sample = feedback.train_sample(task)  # predicted with the held-out set: overfitting check
+    base.heldout_sha256, base.n_heldout = data.sha256, len(data.labels)
 
     with private_dir() as root:
         suffix = model_path.suffix.lower()
@@ -112,19 +83,18 @@ def grade(
             )
         except InvalidModelError as err:
             return base.refused(str(err), started)
-        reply = predict(
-            copy, feedback.joined(inputs, sample), root, limits, hide=hidden_folders(task)
-        )
+        reply = predict(copy, data.joined, root, limits, hide=hidden_folders(task))
 
     base.versions.update(reply.meta.get("versions", {}))
     if reply.timed_out:
         return base.finish("timeout", str(reply.error), started)
     if not reply.ok or reply.outputs is None:
         return base.refused(str(reply.error), started)
-    outputs, train_outputs = reply.outputs[: len(inputs)], reply.outputs[len(inputs) :]
+    n = len(data.labels)
+    outputs, train_outputs = reply.outputs[:n], reply.outputs[n:]
     try:
         labels = predicted_labels(outputs, task.model.classes, summary.last_activation)
-        metrics = compute_metrics(heldout.labels, labels, heldout.class_names)
+        metrics = compute_metrics(data.labels, labels, data.class_names)
     except InvalidModelError as err:
         return base.refused(str(err), started)
 
@@ -141,7 +111,12 @@ def grade(
         margin=margin,
         score=score_for(metrics.accuracy, task.grading.score_tiers),
         **feedback.extras(
-            task, summary, metrics.accuracy, sample, train_outputs, reply.meta.get("output_shape")
+            task,
+            summary,
+            metrics.accuracy,
+            data.sample,
+            train_outputs,
+            reply.meta.get("output_shape"),
         ),
         per_class=metrics.per_class,
         confusion=metrics.confusion,
@@ -160,8 +135,8 @@ def inspect_or_reason(model_path: Path, task: TaskSpec) -> str:
     return f"{model_path} is not a .keras or .h5 model file"
 
 
-class _Base:
-    """Fields common to every Result of one grading, filled in as the pipeline learns them."""
+class _Record:
+    """The Result of one grading, its common fields filled in as the pipeline learns them."""
 
     def __init__(self, task: TaskSpec, model_path: Path) -> None:
         self.task = task

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grader import datasets
 from grader.atomic import replacing
-from grader.datasets import exported, locations
+from grader.datasets import ProgressCallback, exported, locations
 from grader.errors import (
     DatasetMissingError,
     ModelNotFoundError,
@@ -45,6 +45,7 @@ def train(
     *,
     limits: Limits | None = None,
     on_output: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Run ``solutions/<id>/solution.py`` sandboxed; return the model it saved, copied home."""
     folder = solution_dir(task.id)
@@ -53,7 +54,9 @@ def train(
         raise ModelNotFoundError(
             f"No {script}. Run `grade start {task.id}` to get the starter, then write it."
         )
-    return run_solution(task, script, folder, limits=limits, on_output=on_output)
+    return run_solution(
+        task, script, folder, limits=limits, on_output=on_output, on_progress=on_progress
+    )
 
 
 def run_solution(
@@ -63,6 +66,7 @@ def run_solution(
     *,
     limits: Limits | None = None,
     on_output: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Run ``script`` as a sandboxed solution.py of ``task``; copy its model into ``dest``.
 
@@ -73,7 +77,7 @@ def run_solution(
     with private_dir() as root:
         work = root / "work"
         copy_regular(script, work / "solution.py", max_bytes=MAX_SCRIPT_BYTES)
-        shared = _export_training_data(task, root / "data")
+        shared = _export_training_data(task, root / "data", on_progress)
         outcome = run_script(
             work / "solution.py",
             root,
@@ -107,7 +111,9 @@ def run_solution(
     return target
 
 
-def _export_training_data(task: TaskSpec, folder: Path) -> Path:
+def _export_training_data(
+    task: TaskSpec, folder: Path, on_progress: ProgressCallback | None
+) -> Path:
     """Write the splits ``task``'s solution may load into ``folder``; return it.
 
     The training split must load (else the grader cannot run the task here); a public test
@@ -116,7 +122,7 @@ def _export_training_data(task: TaskSpec, folder: Path) -> Path:
     folder.mkdir()
     for split in datasets.public_splits(task.dataset.name):
         try:
-            data = datasets.load(task.dataset.name, split)
+            data = datasets.load(task.dataset.name, split, on_progress=on_progress)
         except DatasetMissingError:
             if split == "train":
                 raise

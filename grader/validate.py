@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from grader import datasets
+from grader.datasets import ProgressCallback
 from grader.errors import (
     DatasetError,
     DatasetMissingError,
@@ -29,6 +30,7 @@ from grader.errors import (
     SubmissionError,
     UnknownTaskError,
 )
+from grader.inputs import GradingData
 from grader.results import Result
 from grader.tasks import TaskSpec, load_task, task_ids, tasks_dir
 
@@ -68,6 +70,7 @@ def validate(
     runs: int = 1,
     offline: bool = False,
     folder: Path | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> list[TaskValidation]:
     """Validate the named tasks (all of the catalogue when none is named).
 
@@ -77,7 +80,12 @@ def validate(
     ids = task_list or task_ids(folder)
     if not ids:
         raise GraderError(f"No tasks to validate in {folder}; create one with `grade new ID`.")
-    return [validate_task(i, fast=fast, runs=runs, offline=offline, folder=folder) for i in ids]
+    return [
+        validate_task(
+            i, fast=fast, runs=runs, offline=offline, folder=folder, on_progress=on_progress
+        )
+        for i in ids
+    ]
 
 
 def validate_task(
@@ -87,6 +95,7 @@ def validate_task(
     runs: int = 1,
     offline: bool = False,
     folder: Path | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> TaskValidation:
     """Run every check on one task; an unknown id is a ``spec`` check that could not run."""
     rep = TaskValidation(task_id)
@@ -118,7 +127,7 @@ def validate_task(
         if missing
         else Check("files", "ok", "prompt.md, starter.py, reference.py")
     )
-    heldout = _dataset_check(spec, add, offline)
+    heldout = _dataset_check(spec, add, offline, on_progress)
     add(_prompt_check(spec))
     if heldout is None:
         add(Check("baseline", "skip", "needs the dataset"))
@@ -131,19 +140,23 @@ def validate_task(
         add(Check("starter fails", "skip", "needs the dataset"))
         add(Check("reference passes", "skip", "needs the dataset"))
     else:
-        add(_starter_check(spec, heldout))
-        add(_reference_check(spec, heldout, runs))
+        data = GradingData.load(spec)
+        add(_starter_check(spec, data))
+        add(_reference_check(spec, data, runs))
     return rep
 
 
 def _dataset_check(
-    spec: TaskSpec, add: Callable[[Check], None], offline: bool
+    spec: TaskSpec,
+    add: Callable[[Check], None],
+    offline: bool,
+    on_progress: ProgressCallback | None,
 ) -> datasets.Dataset | None:
     name, split = spec.dataset.name, spec.dataset.heldout
     if spec.dataset.heldout_dir is not None:
         name, split = str(datasets.heldout.heldout_folder(spec)), "held-out"
     try:
-        first = datasets.load_heldout(spec)
+        first = datasets.load_heldout(spec, on_progress=on_progress)
         again = datasets.load_heldout(spec)
     except DatasetMissingError as err:
         add(Check("dataset", "skip" if offline else "error", str(err)))
@@ -207,9 +220,9 @@ def _baseline_check(spec: TaskSpec, heldout: datasets.Dataset) -> Check:
     return Check("baseline", "ok" if majority < spec.grading.threshold else "fail", detail)
 
 
-def _starter_check(spec: TaskSpec, heldout: datasets.Dataset) -> Check:
+def _starter_check(spec: TaskSpec, data: GradingData) -> Check:
     try:
-        result = _train_and_grade(spec, spec.starter_path, heldout)
+        result = _train_and_grade(spec, spec.starter_path, data)
     except SubmissionError as err:
         return Check("starter fails", "fail", f"the starter must run and save a model: {err}")
     except GraderError as err:
@@ -219,11 +232,11 @@ def _starter_check(spec: TaskSpec, heldout: datasets.Dataset) -> Check:
     return Check("starter fails", "ok", f"{result.status}: {result.message}")
 
 
-def _reference_check(spec: TaskSpec, heldout: datasets.Dataset, runs: int) -> Check:
+def _reference_check(spec: TaskSpec, data: GradingData, runs: int) -> Check:
     margins: list[str] = []
     for run in range(1, max(1, runs) + 1):
         try:
-            result = _train_and_grade(spec, spec.reference_path, heldout)
+            result = _train_and_grade(spec, spec.reference_path, data)
         except GraderError as err:
             return Check("reference passes", "fail", f"run {run}: {err}")
         margin = result.margin if result.margin is not None else float("-inf")
@@ -241,7 +254,7 @@ def _reference_check(spec: TaskSpec, heldout: datasets.Dataset, runs: int) -> Ch
     )
 
 
-def _train_and_grade(spec: TaskSpec, script: Path, heldout: datasets.Dataset) -> Result:
+def _train_and_grade(spec: TaskSpec, script: Path, data: GradingData) -> Result:
     """Run ``script`` sandboxed exactly as ``grade TASK --train`` runs a solution, then grade."""
     from grader.errors import ModelNotFoundError
     from grader.grading import grade
@@ -252,4 +265,4 @@ def _train_and_grade(spec: TaskSpec, script: Path, heldout: datasets.Dataset) ->
         raise ModelNotFoundError(f"no {script.name} in {spec.folder}")
     with private_dir() as keep:
         model = run_solution(spec, script, keep)
-        return grade(spec, model, heldout=heldout)
+        return grade(spec, model, data)

@@ -33,7 +33,7 @@ from grader.batch import run_batch
 from grader.cli import app
 from grader.datasets.locations import hidden_folders
 from grader.errors import DatasetError, InvalidModelError
-from grader.grading import grade
+from grader.grading import grade_file
 from grader.inspect import inspect_model, max_unpacked_bytes
 from grader.isolation import isolation
 from grader.learner_files import copy_regular
@@ -326,7 +326,7 @@ def test_saving_over_a_symlink_in_solutions_replaces_the_link_not_its_target(
 def test_fifo_as_the_model_is_refused_at_once(tiny_task: TaskSpec, tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.keras"
     os.mkfifo(fifo)
-    result = within(30, grade, tiny_task, fifo, unblock=fifo)
+    result = within(30, grade_file, tiny_task, fifo, unblock=fifo)
     assert result.status == "invalid" and result.exit_code == 1
     assert "pipe.keras is a named pipe (FIFO)" in result.message
     cli = within(30, runner.invoke, app, ["tiny01", "--model", str(fifo)], unblock=fifo)
@@ -362,7 +362,7 @@ def test_a_sparse_huge_model_is_refused_without_reading_it(
         return int(next(line for line in text.splitlines() if line.startswith("rchar")).split()[1])
 
     before = read_bytes()
-    result = grade(tiny_task, big)
+    result = grade_file(tiny_task, big)
     assert read_bytes() - before < 64 << 20
     assert result.status == "invalid"
     assert "big.keras is 2,048.0 MB; this task allows at most 5 MB" in result.message

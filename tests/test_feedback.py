@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import datasets, feedback
+from grader import datasets, feedback, inputs
 from grader.datasets.base import Dataset, fingerprint
-from grader.grading import grade
+from grader.grading import grade_file
 from grader.inspect import ModelSummary
 from grader.tasks import TaskSpec
 from tests.conftest import NAMES, ModelFactory, TinySource
@@ -63,8 +63,8 @@ def test_overfitting_names_both_accuracies(tiny_task: TaskSpec) -> None:
 
 
 def test_train_sample_is_fixed_and_from_the_training_split(tiny_task: TaskSpec) -> None:
-    first = feedback.train_sample(tiny_task, size=10)
-    again = feedback.train_sample(tiny_task, size=10)
+    first = inputs.train_sample(tiny_task, size=10)
+    again = inputs.train_sample(tiny_task, size=10)
     assert first is not None and again is not None
     assert first.indices.tolist() == again.indices.tolist() and len(first.indices) == 10
     assert first.inputs.shape == (10, 28, 28, 1) and first.inputs.max() <= 1.0
@@ -86,7 +86,7 @@ def test_grading_reports_train_vs_heldout_and_flags_overfitting(
     tiny_task: TaskSpec, pixel_model: ModelFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(datasets.DATASETS, "tiny", _ShiftedTest())
-    result = grade(tiny_task, pixel_model())
+    result = grade_file(tiny_task, pixel_model())
     assert result.value == 0.0 and result.train_value == 1.0
     assert result.train_mistakes == []
     assert any(h.startswith("Overfitting: 100.0% on training images") for h in result.hints)
@@ -96,7 +96,7 @@ def test_grading_reports_train_vs_heldout_and_flags_overfitting(
 def test_grading_keeps_training_mistakes_and_logit_hint(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
-    result = grade(tiny_task, pixel_model(activation="linear", permute=(0, 1, 3, 2)))
+    result = grade_file(tiny_task, pixel_model(activation="linear", permute=(0, 1, 3, 2)))
     assert result.train_value == pytest.approx(0.5) and result.value == pytest.approx(0.5)
     index, true, predicted = result.train_mistakes[0]
     assert (true, predicted) in {(2, 3), (3, 2)}

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from grader.errors import ModelNotFoundError
-from grader.grading import grade
+from grader.grading import grade_file
 from grader.sandbox import Limits
 from grader.tasks import TaskSpec
 from tests.conftest import ModelFactory
@@ -26,7 +26,7 @@ def test_perfect_model_passes_with_full_record(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
     path = pixel_model()
-    result = grade(tiny_task, path)
+    result = grade_file(tiny_task, path)
     assert result.status == "pass", result.message
     assert result.exit_code == 0
     assert result.value == 1.0 and result.score == 5
@@ -42,7 +42,7 @@ def test_perfect_model_passes_with_full_record(
 def test_wrong_answers_fail_with_the_confusions_named(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
-    result = grade(tiny_task, pixel_model(permute=(0, 1, 2, 0)))
+    result = grade_file(tiny_task, pixel_model(permute=(0, 1, 2, 0)))
     assert result.status == "fail" and result.exit_code == 1
     assert result.value == 0.75 and result.score == 2
     assert result.margin == pytest.approx(-0.15)
@@ -56,25 +56,25 @@ def test_same_model_twice_grades_identically(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
     path = pixel_model(permute=(0, 1, 1, 3))
-    first, second = grade(tiny_task, path), grade(tiny_task, path)
+    first, second = grade_file(tiny_task, path), grade_file(tiny_task, path)
     assert first.value == second.value == 0.75
     assert first.confusion == second.confusion
     assert first.model_sha256 == second.model_sha256
 
 
 def test_logits_head_is_read_with_argmax(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
-    assert grade(tiny_task, pixel_model(activation="linear")).status == "pass"
+    assert grade_file(tiny_task, pixel_model(activation="linear")).status == "pass"
 
 
 def test_h5_model_is_accepted(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
-    result = grade(tiny_task, pixel_model("model.h5"))
+    result = grade_file(tiny_task, pixel_model("model.h5"))
     assert result.status == "pass" and result.model_format == "h5"
 
 
 def test_wrong_input_shape_says_expected_and_got(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
-    result = grade(tiny_task, pixel_model(input_shape=(32, 32, 3)))
+    result = grade_file(tiny_task, pixel_model(input_shape=(32, 32, 3)))
     assert result.status == "invalid" and result.exit_code == 1
     assert "expects input (32, 32, 3); the task feeds (28, 28, 1)" in result.message
 
@@ -82,25 +82,25 @@ def test_wrong_input_shape_says_expected_and_got(
 def test_wrong_class_count_says_expected_and_got(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
-    result = grade(tiny_task, pixel_model(units=5))
+    result = grade_file(tiny_task, pixel_model(units=5))
     assert result.status == "invalid"
     assert "outputs 5 values per image; this task needs 4" in result.message
 
 
 def test_nan_outputs_are_invalid(tiny_task: TaskSpec, pixel_model: ModelFactory) -> None:
-    result = grade(tiny_task, pixel_model(scale=float("nan")))
+    result = grade_file(tiny_task, pixel_model(scale=float("nan")))
     assert result.status == "invalid" and "NaN or inf" in result.message
 
 
 def test_missing_model_tells_how_to_make_one(tiny_task: TaskSpec, tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match=r"model\.save"):
-        grade(tiny_task, tmp_path / "nope.keras")
+        grade_file(tiny_task, tmp_path / "nope.keras")
 
 
 def test_file_that_is_not_a_model_is_invalid(tiny_task: TaskSpec, tmp_path: Path) -> None:
     path = tmp_path / "model.keras"
     path.write_text("hello, I am not a model")
-    result = grade(tiny_task, path)
+    result = grade_file(tiny_task, path)
     assert result.status == "invalid" and "\n" not in result.message
 
 
@@ -110,7 +110,7 @@ def test_truncated_keras_file_is_invalid(
     data = pixel_model().read_bytes()
     cut = tmp_path / "cut.keras"
     cut.write_bytes(data[: len(data) // 2])
-    result = grade(tiny_task, cut)
+    result = grade_file(tiny_task, cut)
     assert result.status == "invalid" and result.model_sha256 is not None
 
 
@@ -118,7 +118,7 @@ def test_savedmodel_directory_says_how_to_save_keras(tiny_task: TaskSpec, tmp_pa
     folder = tmp_path / "exported"
     folder.mkdir()
     (folder / "saved_model.pb").write_bytes(b"\x08\x01")
-    result = grade(tiny_task, folder)
+    result = grade_file(tiny_task, folder)
     assert result.status == "invalid" and "model.save('model.keras')" in result.message
 
 
@@ -131,7 +131,7 @@ def test_loader_failure_on_valid_zip_is_invalid(
         for item in src.infolist():
             if item.filename != "model.weights.h5":
                 dst.writestr(item, src.read(item))
-    result = grade(tiny_task, broken)
+    result = grade_file(tiny_task, broken)
     assert result.status == "invalid" and "\n" not in result.message
 
 
@@ -172,7 +172,7 @@ def test_timeout_kills_the_child_at_the_wall_clock_and_leaves_no_process(
     path = pixel_model()
     limits = marked_limits(wall_s=WALL_S)
     started = time.monotonic()
-    result = grade(tiny_task, path, limits=limits)
+    result = grade_file(tiny_task, path, limits=limits)
     elapsed = time.monotonic() - started
     assert result.status == "timeout" and result.exit_code == 1
     assert "longer than 1 s" in result.message
@@ -197,14 +197,14 @@ def test_single_unit_head_on_a_binary_task(
     model.layers[-1].set_weights([kernel, np.zeros(1, np.float32)])
     path = tmp_path / "binary.keras"
     model.save(path)
-    result = grade(tiny_binary_task, path)
+    result = grade_file(tiny_binary_task, path)
     assert result.status == "pass" and result.value == 1.0, result.message
 
 
 def test_channels_first_model_is_invalid_with_expected_shape(
     tiny_task: TaskSpec, pixel_model: ModelFactory
 ) -> None:
-    result = grade(tiny_task, pixel_model(input_shape=(1, 28, 28)))
+    result = grade_file(tiny_task, pixel_model(input_shape=(1, 28, 28)))
     assert result.status == "invalid"
     assert "expects input (1, 28, 28); the task feeds (28, 28, 1)" in result.message
 
@@ -214,5 +214,5 @@ def test_refusal_names_the_learners_file_not_the_sandbox_copy(
 ) -> None:
     path = tmp_path / "my_cnn.h5"
     path.write_bytes(b"not hdf5")
-    result = grade(tiny_task, path)
+    result = grade_file(tiny_task, path)
     assert result.status == "invalid" and "my_cnn.h5" in result.message

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.grading import grade
+from grader.grading import grade_file
 from grader.inspect import inspect_model
 from grader.isolation import isolation
 from grader.sandbox import Limits, RunOutcome, child_env, predict, private_dir, run_script
@@ -222,7 +222,7 @@ def test_model_swapped_on_disk_mid_grade_changes_nothing(
 
     monkeypatch.setattr("grader.grading.inspect_model", swapping("inspect", inspect_model))
     monkeypatch.setattr("grader.grading.predict", swapping("predict", predict))
-    result = grade(tiny_task, original)
+    result = grade_file(tiny_task, original)
     assert "inspect" in swaps and "predict" in swaps
     assert original.read_bytes() == swap_bytes
     assert result.status == "pass" and result.value == 1.0, result.message

@@ -183,7 +183,7 @@ def test_a_model_is_graded_on_the_instructor_folder(
     pixel_model: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from grader.grading import grade
+    from grader.grading import grade_file
 
     root = tmp_path / "exact"
     for label, name in enumerate(("circle", "square")):
@@ -197,7 +197,7 @@ def test_a_model_is_graded_on_the_instructor_folder(
     spec = TaskSpec.from_toml(write_task(workspace, root, sha))
     train = read_image_folders(root, size=(8, 8))  # the learner's split: same contract
     monkeypatch.setitem(datasets.DATASETS, "tiny", _Fixed(train))
-    result = grade(spec, pixel_model(units=2, input_shape=(8, 8, 3)))
+    result = grade_file(spec, pixel_model(units=2, input_shape=(8, 8, 3)))
     assert result.status == "pass", result.message
     assert result.n_heldout == 6 and result.heldout_sha256 == sha
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError
-from grader.grading import grade
+from grader.grading import grade_file
 from grader.tasks import TaskSpec
 
 
@@ -17,7 +17,7 @@ def test_unknown_dataset_names_the_task_toml_and_suggests(workspace: Path, tmp_p
     model = tmp_path / "model.keras"
     model.write_bytes(b"never opened")
     with pytest.raises(SpecError) as caught:
-        grade(TaskSpec.from_toml(toml), model)
+        grade_file(TaskSpec.from_toml(toml), model)
     message = str(caught.value)
     assert message.startswith(f"{toml}: dataset.name: Unknown dataset 'shapez'.")
     assert "Did you mean: shapes" in message

@@ -9,6 +9,7 @@ A solution loads its training data with::
 from __future__ import annotations
 
 import difflib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +69,9 @@ def load(name: str, split: str, *, on_progress: ProgressCallback | None = None) 
     """Load ``split`` ("train" or "test") of dataset ``name``, downloading it if needed.
 
     Inside a sandboxed child, the splits the grader exported for it are read instead
-    (:mod:`grader.datasets.exported`). A private held-out split is refused.
-    Without ``on_progress``, a download shows a rich progress bar on stderr.
+    (:mod:`grader.datasets.exported`). A private held-out split is refused. A download
+    reports its bytes to ``on_progress`` (the CLI passes a progress bar); nothing is shown
+    without one.
     """
     source = get_source(name)
     if split not in source.splits:
@@ -79,12 +81,7 @@ def load(name: str, split: str, *, on_progress: ProgressCallback | None = None) 
     given = exported.find(name, split)
     if given is not None:
         return given
-    if on_progress is not None:
-        return source.load(split, on_progress=on_progress)
-    from grader.report import download_progress
-
-    with download_progress(f"Downloading {name}") as bar:
-        return source.load(split, on_progress=bar)
+    return source.load(split, on_progress=on_progress)
 
 
 def export_train(name: str, dest: str | Path) -> Path:
@@ -95,12 +92,13 @@ def export_train(name: str, dest: str | Path) -> Path:
     """
     from grader.datasets.folders import write_image_folders
 
-    return write_image_folders(load(name, "train"), Path(dest))
+    return write_image_folders(load(name, "train", on_progress=_stderr_progress(name)), Path(dest))
 
 
 def load_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(images, labels)`` of a split as uint8 numpy arrays."""
-    dataset = load(name, split)
+    """Return ``(images, labels)`` of a split as uint8 numpy arrays (a download shows its
+    progress on stderr)."""
+    dataset = load(name, split, on_progress=_stderr_progress(name))
     return dataset.images, dataset.labels
 
 
@@ -109,3 +107,17 @@ def public_splits(name: str) -> tuple[str, ...]:
     source = get_source(name)
     hidden = private_splits(source)
     return tuple(s for s in source.splits if s not in hidden)
+
+
+def _stderr_progress(name: str) -> ProgressCallback:
+    """Plain-text download progress for learner code (no rich: it may run in the sandbox)."""
+    shown = [-1]
+
+    def report(done: int, total: int | None) -> None:
+        tenth = done * 10 // total if total else done >> 24  # every 10 %, or every 16 MB
+        if tenth != shown[0]:
+            shown[0] = tenth
+            of = f" of {total / 1e6:.1f}" if total else ""
+            print(f"Downloading {name}: {done / 1e6:.1f}{of} MB", file=sys.stderr, flush=True)
+
+    return report

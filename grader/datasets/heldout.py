@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.datasets.base import Dataset, PrivateSource
+from grader.datasets.base import Dataset, PrivateSource, ProgressCallback
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def heldout_folder(task: TaskSpec) -> Path | None:
     return path if path.is_absolute() else task.folder / path
 
 
-def load_heldout(task: TaskSpec) -> Dataset:
+def load_heldout(task: TaskSpec, *, on_progress: ProgressCallback | None = None) -> Dataset:
     """Load the split ``task`` is scored on; a changed or missing held-out folder raises."""
     from grader import datasets
 
@@ -54,7 +54,7 @@ def load_heldout(task: TaskSpec) -> Dataset:
     source = datasets.get_source(task.dataset.name)
     if isinstance(source, PrivateSource) and task.dataset.heldout in source.private_splits:
         return source.load_private(task.dataset.heldout)
-    return datasets.load(task.dataset.name, task.dataset.heldout)
+    return datasets.load(task.dataset.name, task.dataset.heldout, on_progress=on_progress)
 
 
 def read_checked(folder: Path, task: TaskSpec) -> Dataset:
