@@ -107,8 +107,7 @@ def test_train_and_model_together_is_a_usage_error(workspace: Path, tmp_path: Pa
 
 
 FETCH_THEN_SAVE = (
-    "import urllib.request\n"
-    "print(urllib.request.urlopen({url!r}, timeout=10).read().decode())\n"
+    "import urllib.request\nprint(urllib.request.urlopen({url!r}, timeout=10).read().decode())\n"
 ) + SAVE_PIXEL_MODEL.format(order=(0, 1, 2, 3))
 
 
