@@ -102,9 +102,7 @@ def task_status(task_ids: list[str]) -> dict[str, str]:
                 used = int(clock.time.used_s // 60)
                 late = ", over time" if clock.time.over else ""
                 status[clock.task] = f"clock running ({used} min{late})"
-        for t, best in book.conn.execute(
-            "SELECT task, MAX(score) FROM attempts WHERE status = 'pass' GROUP BY task"
-        ):
+        for t, best in book.best_passing_scores().items():
             if t in status:
                 status[t] = f"passed ({best}/5)"
     return status

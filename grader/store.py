@@ -223,6 +223,18 @@ class Gradebook:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    def best_passing_scores(self) -> dict[str, int]:
+        """Task -> best score among its passing attempts (tasks never passed are absent)."""
+        rows = self.conn.execute(
+            "SELECT task, MAX(score) FROM attempts WHERE status = 'pass' GROUP BY task"
+        ).fetchall()
+        return {task: int(best) for task, best in rows}
+
+    def has_clock(self, task: str) -> bool:
+        """Whether ``task`` has a clock."""
+        row = self.conn.execute("SELECT 1 FROM clocks WHERE task = ?", (task,)).fetchone()
+        return row is not None
+
     def attempts(self, task: str | None = None, session_id: int | None = None) -> list[Attempt]:
         """Attempts in the order they were graded, optionally of one task or session."""
         sql = (
@@ -363,9 +375,7 @@ def clock_running(task: str) -> bool:
     if not gradebook_path().exists():
         return False
     with open_gradebook() as book:
-        return (
-            book.conn.execute("SELECT 1 FROM clocks WHERE task = ?", (task,)).fetchone() is not None
-        )
+        return book.has_clock(task)
 
 
 def running() -> tuple[list[Clock], Session | None]:

@@ -15,31 +15,16 @@ from grader.report.console import (
 
 
 def _png_data_uri(image: Any) -> str:
-    """A uint8 (H, W) or (H, W, 1|3) numpy image as a base64 PNG ``data:`` URI (stdlib only)."""
+    """A uint8 (H, W) or (H, W, 1|3) numpy image as a base64 PNG ``data:`` URI."""
     import base64
-    import struct
-    import zlib
+    import io
 
-    height, width = image.shape[:2]
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    if channels not in (1, 3):
-        image, channels = image[..., :1], 1
-    raw = image.astype("uint8").reshape(height, width * channels).tobytes()
-    stride = width * channels
-    rows = b"".join(b"\x00" + raw[y * stride : (y + 1) * stride] for y in range(height))
+    from PIL import Image
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0 if channels == 1 else 2, 0, 0, 0)
-    png = (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows, 9))
-        + chunk(b"IEND", b"")
-    )
-    return "data:image/png;base64," + base64.b64encode(png).decode()
+    pixels = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype("uint8")).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 def _heatmap_svg(result: Result) -> str:
