@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from grader.datasets import ProgressCallback
 from grader.errors import GraderError, SubmissionError, WorkspaceError
@@ -265,7 +265,8 @@ def run_batch(
         memory_mb=memory_share_mb(workers),
     )
     results = _grade_all(task, todo, data, limits, workers, backend, address)
-    with (out / INDEX).open("a", encoding="utf-8") as index:
+    with (out / INDEX).open("a+", encoding="utf-8") as index:
+        _end_torn_line(index)
         for graded in results:
             index.write(json.dumps(graded.to_dict(), allow_nan=False) + "\n")
             index.flush()
@@ -275,6 +276,17 @@ def run_batch(
     outcome = BatchOutcome(task, [done[s.student] for s in subs], out)
     outcome.files = exports.write_all(outcome.graded, out, task)
     return outcome
+
+
+def _end_torn_line(index: TextIO) -> None:
+    """End a last line torn by a crash, so the next record starts on a line of its own."""
+    size = index.seek(0, os.SEEK_END)
+    if size:
+        index.buffer.seek(size - 1)
+        last = index.buffer.read(1)
+        index.seek(0, os.SEEK_END)
+        if last != b"\n":
+            index.write("\n")
 
 
 def default_out(folder: Path) -> Path:

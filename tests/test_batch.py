@@ -427,11 +427,6 @@ def test_a_torn_last_line_in_the_index_is_tolerated_and_graded_again(
     assert [g.resumed for g in outcome.graded] == [True, True, True, True, False]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_batch appends to index.jsonl without ending a torn last line first, so the "
-    "next record is glued onto the torn half and lost: that student is graded once more",
-)
 def test_the_record_appended_after_a_torn_line_is_read_back(
     tiny_task: TaskSpec,
     five: Path,
