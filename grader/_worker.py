@@ -25,7 +25,8 @@ from typing import Any, BinaryIO
 def _set_limits(cpu_s: int, nofile: int, fsize_mb: int, memory_mb: int) -> None:
     """rlimits applied before TensorFlow loads, so the model runs under them."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
+    # SIGXCPU at the soft limit names the cause; the hard limit (SIGKILL) is a backstop.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
     resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_mb << 20, fsize_mb << 20))
     if memory_mb > 0:

@@ -256,7 +256,7 @@ def predict(
             error=f"grading took longer than {limits.wall_s:.0f} s and was stopped",
             log_tail=log_tail,
         )
-    return _parse(received.data, nonce, len(inputs), log_tail)
+    return _parse(received.data, nonce, len(inputs), log_tail, exit_status=proc.returncode)
 
 
 @dataclass(frozen=True)
@@ -370,14 +370,16 @@ class _Reader:
         return b"".join(self._chunks)
 
 
-def _parse(data: bytes, nonce: str, n_inputs: int, log_tail: str) -> WorkerReply:
+def _parse(
+    data: bytes, nonce: str, n_inputs: int, log_tail: str, *, exit_status: int | None = None
+) -> WorkerReply:
     head, _, body = data.partition(b"\n")
     try:
         meta = json.loads(head)
     except (json.JSONDecodeError, UnicodeDecodeError):
         meta = None
     if not isinstance(meta, dict) or meta.get("nonce") != nonce:
-        reason = _crash_reason(log_tail)
+        reason = _crash_reason(log_tail, exit_status)
         return WorkerReply(
             ok=False, error=f"the model crashed the worker ({reason})", log_tail=log_tail
         )
@@ -405,9 +407,36 @@ def _tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _crash_reason(log_tail: str) -> str:
-    lowered = log_tail.lower()
-    if "memoryerror" in lowered or "bad_alloc" in lowered or "resource exhausted" in lowered:
+_MEMORY_SIGNS = (
+    "memoryerror",
+    "bad_alloc",
+    "resource exhausted",
+    "failed to map segment",
+    "allocation failed",
+    "cannot allocate memory",
+    "out of memory",
+)
+"""How running out of address space shows in a child's last words (Python, TensorFlow, the
+loader, OpenBLAS): a capped mmap rarely ends in a clean MemoryError."""
+
+
+def _crash_reason(log_tail: str, exit_status: int | None = None) -> str:
+    """Why a child died without a reply: its exit signal first, then its last words."""
+    died_of = _signal_of(exit_status)
+    if died_of == signal.SIGXCPU:
+        return "out of CPU time"
+    if any(sign in log_tail.lower() for sign in _MEMORY_SIGNS):
         return "out of memory"
+    if died_of == signal.SIGKILL:
+        return "killed by the system, most likely out of memory"
     last = log_tail.strip().splitlines()[-1:] if log_tail.strip() else []
     return last[0][:200] if last else "no reply"
+
+
+def _signal_of(exit_status: int | None) -> int | None:
+    """The signal a child died of: negative from Popen, 128 + n through bubblewrap."""
+    if exit_status is None:
+        return None
+    if exit_status < 0:
+        return -exit_status
+    return exit_status - 128 if exit_status > 128 else None

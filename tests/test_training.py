@@ -58,22 +58,6 @@ def test_train_then_grade_passes_and_keeps_the_model(workspace: Path) -> None:
     assert (folder / "model.keras").is_file()
 
 
-def test_fake_pass_and_own_results_file_cannot_change_the_grade(workspace: Path) -> None:
-    fake = workspace / ".grader" / "results.json"
-    source = SAVE_PIXEL_MODEL.format(order=(1, 0, 3, 2)) + (
-        "\ntry:\n"
-        f"    Path({str(fake)!r}).parent.mkdir(parents=True, exist_ok=True)\n"
-        f'    Path({str(fake)!r}).write_text(\'{{"status": "pass"}}\')\n'
-        "except OSError:\n"
-        "    pass\n"
-        "print('status: pass, score 5/5')\n"
-    )
-    write_solution(workspace, source)
-    result = runner.invoke(app, ["tiny01", "--train", "--json"])
-    assert result.exit_code == 1
-    assert json.loads(result.stdout)["status"] == "fail"
-
-
 def test_solution_that_saves_nothing_is_invalid(workspace: Path) -> None:
     write_solution(workspace, "print('PASS')\n")
     result = runner.invoke(app, ["tiny01", "--train"])
