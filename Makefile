@@ -53,6 +53,7 @@ lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check grader tests bench tasks
 	$(VENV)/bin/ruff format --check grader tests bench tasks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: install-dev lint
 	$(VENV)/bin/grade validate --fast --offline

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 from common import BARE_SCRIPT, make_reference_model  # noqa: E402
 
-from grader.batch import run_batch  # noqa: E402
-from grader.tasks import load_task  # noqa: E402
+from grader.instructors.batch import run_batch  # noqa: E402
+from grader.tasks.spec import load_task  # noqa: E402
 
 
 def cohort(folder: Path, n: int) -> Path:

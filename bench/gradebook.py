@@ -43,8 +43,9 @@ def main() -> None:
         for home in (empty, full):
             shutil.copytree(ROOT / "tasks", home / "tasks")
         os.environ["GRADER_HOME"] = str(full)
-        from grader import history, store
-        from grader.results import Result
+        from grader.practice import gradebook as store
+        from grader.practice import history
+        from grader.result import Result
 
         store.start_clock("task01", 3600.0)
         start = time.perf_counter()

@@ -22,16 +22,16 @@ from grader.errors import (
 )
 
 if TYPE_CHECKING:
-    from grader.results import ClassScore, Confusion, Result
-    from grader.tasks import TaskSpec, load_task
+    from grader.result import ClassScore, Confusion, Result
+    from grader.tasks.spec import TaskSpec, load_task
 
 # Loaded on first use: every `grade` command imports this package, and start-up has a budget.
 _LAZY = {
-    "ClassScore": "grader.results",
-    "Confusion": "grader.results",
-    "Result": "grader.results",
-    "TaskSpec": "grader.tasks",
-    "load_task": "grader.tasks",
+    "ClassScore": "grader.result",
+    "Confusion": "grader.result",
+    "Result": "grader.result",
+    "TaskSpec": "grader.tasks.spec",
+    "load_task": "grader.tasks.spec",
 }
 
 

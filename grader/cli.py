@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 from grader.errors import GraderError, SubmissionError
 
 if TYPE_CHECKING:
-    from grader.results import Result
+    from grader.result import Result
 
 
 class _TaskAwareGroup(TyperGroup):
@@ -48,15 +48,15 @@ app = typer.Typer(
 
 def _fail(err: GraderError, *, as_json: bool = False, task_id: str | None = None) -> typer.Exit:
     """Report an expected failure as one red line (and a JSON record when asked)."""
-    from grader import report
+    from grader.report import console
 
     if as_json:
-        from grader.results import Result, Status
+        from grader.result import Result, Status
 
         status: Status = err.status if isinstance(err, SubmissionError) else "error"
         record = Result(task=task_id or "", status=status, message=str(err))
-        report.print_json(record.to_json())
-    report.error(str(err))
+        console.print_json(record.to_json())
+    console.error(str(err))
     return typer.Exit(err.exit_code)
 
 
@@ -87,21 +87,24 @@ def grade_task(
     ] = None,
 ) -> None:
     """Grade solutions/TASK/model.keras (or --model PATH) on the task's held-out data."""
-    from grader import grading, report, tasks, training, workspace
+    from grader.grading import pipeline, training
+    from grader.report import console, verdict
+    from grader.tasks import workspace
+    from grader.tasks.spec import load_task
 
     try:
-        spec = tasks.load_task(task_id)
+        spec = load_task(task_id)
         if train and model is not None:
             raise typer.BadParameter("use either --train or --model, not both")
-        with report.download_progress(f"Downloading {spec.dataset.name}") as bar:
+        with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
             if train:
-                path = training.train(spec, on_output=report.child_line, on_progress=bar)
+                path = training.train(spec, on_output=console.child_line, on_progress=bar)
             else:
                 path = model if model is not None else workspace.find_model(spec.id)
-            result = grading.grade_file(spec, path, on_progress=bar)
+            result = pipeline.grade_file(spec, path, on_progress=bar)
     except GraderError as err:
         raise _fail(err, as_json=as_json, task_id=task_id) from None
-    from grader import history
+    from grader.practice import history
 
     problems: list[GraderError] = []
     try:
@@ -109,7 +112,7 @@ def grade_task(
     except GraderError as err:
         problems.append(err)
     if not as_json:
-        report.show_result(result, spec.title)
+        verdict.show_result(result, spec.title)
     if report_path is not None:
         try:
             _write_report(report_path, result, spec)
@@ -118,9 +121,9 @@ def grade_task(
     final = _with_problems(result, problems)
     if as_json:
         # Printed last, once every failure is known, so that exit 2 always reads "error".
-        report.print_json(final.to_json())
+        console.print_json(final.to_json())
     for problem in problems:
-        report.error(str(problem))
+        console.error(str(problem))
     raise typer.Exit(final.exit_code)
 
 
@@ -137,17 +140,16 @@ def _with_problems(result: Result, problems: list[GraderError]) -> Result:
 
 def _write_report(path: Path, result: Any, spec: Any) -> None:
     """Write the HTML report for ``--report``."""
-    from grader import inputs, report
     from grader.errors import WorkspaceError
+    from grader.grading import inputs
+    from grader.report import console, html
 
-    page = report.html_report(
-        result, spec.title, inputs.mistake_images(spec, result.train_mistakes)
-    )
+    page = html.html_report(result, spec.title, inputs.mistake_images(spec, result.train_mistakes))
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as err:
         raise WorkspaceError(f"cannot write the report to {path}: {err.strerror}") from None
-    report.note(f"Wrote the visual report to {path}")
+    console.note(f"Wrote the visual report to {path}")
 
 
 @app.command("list")
@@ -155,29 +157,34 @@ def list_tasks(
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
 ) -> None:
     """List the task catalogue: id, title, category, pass mark, time limit, your status."""
-    from grader import history, report, tasks
+    from grader.practice import history
+    from grader.report import catalogue as catalogue_views
+    from grader.report import console
+    from grader.report import practice as practice_views
+    from grader.tasks.spec import load_catalogue
 
     try:
-        catalogue = tasks.load_catalogue()
+        catalogue = load_catalogue()
         status = history.task_status([t.id for t in catalogue])
     except GraderError as err:
         raise _fail(err) from None
     if as_json:
-        report.print_json(report.catalogue_json(catalogue, status))
+        console.print_json(practice_views.catalogue_json(catalogue, status))
     else:
-        report.show_catalogue(catalogue, status)
+        catalogue_views.show_catalogue(catalogue, status)
 
 
 @app.command("show")
 def show(task_id: Annotated[str, typer.Argument(metavar="TASK")]) -> None:
     """Show a task's prompt and contract: input shape, pixel scale, classes, pass mark."""
-    from grader import report, tasks
+    from grader.report import catalogue as catalogue_views
+    from grader.tasks.spec import load_task
 
     try:
-        spec = tasks.load_task(task_id)
+        spec = load_task(task_id)
     except GraderError as err:
         raise _fail(err) from None
-    report.show_task(spec)
+    catalogue_views.show_task(spec)
 
 
 @app.command("start")
@@ -190,19 +197,25 @@ def start(
 ) -> None:
     """Copy the starter to solutions/TASK/solution.py (never overwriting), show the prompt,
     and start the task's clock."""
-    from grader import report, store, tasks, workspace
+    from grader.practice import gradebook
+    from grader.report import catalogue as catalogue_views
+    from grader.report import practice as practice_views
+    from grader.tasks import workspace
+    from grader.tasks.spec import load_task
 
     try:
-        spec = tasks.load_task(task_id)
-        if restart and not yes and store.clock_running(spec.id):
+        spec = load_task(task_id)
+        if restart and not yes and gradebook.clock_running(spec.id):
             typer.confirm(f"Reset the clock of {spec.id} to zero?", abort=True, err=True)
         solution, copied = workspace.copy_starter(spec.starter_path, spec.id)
-        started, clock = store.start_clock(spec.id, spec.time_limit_minutes * 60.0, restart=restart)
+        started, clock = gradebook.start_clock(
+            spec.id, spec.time_limit_minutes * 60.0, restart=restart
+        )
     except GraderError as err:
         raise _fail(err) from None
-    report.show_task(spec)
-    report.show_started(spec, solution, copied)
-    report.show_clock_started(clock, started)
+    catalogue_views.show_task(spec)
+    catalogue_views.show_started(spec, solution, copied)
+    practice_views.show_clock_started(clock, started)
 
 
 @app.command("status")
@@ -210,17 +223,20 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print the clocks as JSON.")] = False,
 ) -> None:
     """Show every running clock (and the exam session): time used and left."""
-    from grader import report, store, tasks
+    from grader.practice import gradebook
+    from grader.report import console
+    from grader.report import practice as practice_views
+    from grader.tasks.spec import task_ids
 
     try:
-        clocks, session = store.running()
-        known = set(tasks.task_ids())
+        clocks, session = gradebook.running()
+        known = set(task_ids())
     except GraderError as err:
         raise _fail(err) from None
     if as_json:
-        report.print_json(report.status_json(clocks, session, known))
+        console.print_json(practice_views.status_json(clocks, session, known))
     else:
-        report.show_status(clocks, session, known)
+        practice_views.show_status(clocks, session, known)
 
 
 @app.command("history")
@@ -229,16 +245,18 @@ def history_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print attempts as JSON.")] = False,
 ) -> None:
     """Every graded attempt: accuracy over time, best score, time to first pass."""
-    from grader import history, report
+    from grader.practice import history
+    from grader.report import console
+    from grader.report import practice as practice_views
 
     try:
         attempts, summaries = history.load(task_id)
     except GraderError as err:
         raise _fail(err) from None
     if as_json:
-        report.print_json(report.history_json(attempts, summaries))
+        console.print_json(practice_views.history_json(attempts, summaries))
     else:
-        report.show_history(attempts, summaries)
+        practice_views.show_history(attempts, summaries)
 
 
 exam_app = typer.Typer(
@@ -261,26 +279,28 @@ def exam_start(
     minutes: Annotated[int, typer.Option(help="Session length in minutes.")] = 300,
 ) -> None:
     """Start an exam session; grade tasks as usual, then `grade exam submit`."""
-    from grader import exam, report
+    from grader.practice import exam
+    from grader.report import practice as practice_views
 
     wanted = [t for item in task_ids or [] for t in item.split(",") if t.strip()]
     try:
         session = exam.start([t.strip() for t in wanted] or None, minutes)
     except GraderError as err:
         raise _fail(err) from None
-    report.show_session(session)
+    practice_views.show_session(session)
 
 
 @exam_app.command("status")
 def exam_status() -> None:
     """Show the running exam session: tasks, time used and left."""
-    from grader import exam, report
+    from grader.practice import exam
+    from grader.report import practice as practice_views
 
     try:
         session = exam.status()
     except GraderError as err:
         raise _fail(err) from None
-    report.show_session(session)
+    practice_views.show_session(session)
 
 
 @exam_app.command("submit")
@@ -288,16 +308,18 @@ def exam_submit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the exam report as JSON.")] = False,
 ) -> None:
     """End the session: best score per task, weighted total, pass or fail, time used."""
-    from grader import exam, report
+    from grader.practice import exam
+    from grader.report import console
+    from grader.report import practice as practice_views
 
     try:
         result = exam.submit()
     except GraderError as err:
         raise _fail(err) from None
     if as_json:
-        report.print_json(report.exam_json(result))
+        console.print_json(practice_views.exam_json(result))
     else:
-        report.show_exam(result)
+        practice_views.show_exam(result)
     raise typer.Exit(0 if result.passed else 1)
 
 
@@ -313,13 +335,14 @@ def new(
     title: Annotated[str | None, typer.Option(help="One-line title for `grade list`.")] = None,
 ) -> None:
     """Scaffold tasks/TASK/ (task.toml, prompt.md, starter.py, reference.py) for instructors."""
-    from grader import report, scaffold
+    from grader.instructors import scaffold
+    from grader.report import instructor as instructor_views
 
     try:
         folder, notes = scaffold.new_task(task_id, dataset=dataset, classes=classes, title=title)
     except GraderError as err:
         raise _fail(err) from None
-    report.show_scaffold(folder, notes)
+    instructor_views.show_scaffold(folder, notes)
 
 
 @app.command("validate")
@@ -341,17 +364,18 @@ def validate(
     ] = False,
 ) -> None:
     """Check tasks: spec, data, prompt, baseline fails, starter fails, reference passes."""
-    from grader import report
-    from grader import validate as core
+    from grader.instructors import validate as core
+    from grader.report import console
+    from grader.report import instructor as instructor_views
 
     try:
-        with report.download_progress("Downloading data") as bar:
+        with console.download_progress("Downloading data") as bar:
             reports = core.validate(
                 task_ids, fast=fast, runs=runs, offline=offline, on_progress=bar
             )
     except GraderError as err:
         raise _fail(err) from None
-    report.show_validation(reports)
+    instructor_views.show_validation(reports)
     raise typer.Exit(max(r.exit_code for r in reports))
 
 
@@ -376,17 +400,19 @@ def batch(
     ] = None,
 ) -> None:
     """Grade every submission in DIR, N at a time; write CSV, JSON, JUnit and Gradescope."""
-    from grader import batch as core
-    from grader import report, tasks
+    from grader.instructors import batch as core
+    from grader.report import console
+    from grader.report import instructor as instructor_views
+    from grader.tasks.spec import load_task
 
     backends: dict[str, core.Backend] = {"local": "local", "ray": "ray"}
     if backend not in backends:
         raise _fail(GraderError(f"--backend must be local or ray, got '{backend}'")) from None
     try:
-        spec = tasks.load_task(task_id)
+        spec = load_task(task_id)
         with (
-            report.batch_progress(f"grading {spec.id}") as (on_start, on_result),
-            report.download_progress(f"Downloading {spec.dataset.name}") as bar,
+            instructor_views.batch_progress(f"grading {spec.id}") as (on_start, on_result),
+            console.download_progress(f"Downloading {spec.dataset.name}") as bar,
         ):
             outcome = core.run_batch(
                 spec,
@@ -402,7 +428,7 @@ def batch(
             )
     except GraderError as err:
         raise _fail(err) from None
-    report.show_batch(outcome)
+    instructor_views.show_batch(outcome)
     raise typer.Exit(outcome.exit_code)
 
 

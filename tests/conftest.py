@@ -21,7 +21,7 @@ import pytest
 
 from grader import datasets
 from grader.datasets.base import Dataset, fingerprint
-from grader.tasks import TaskSpec
+from grader.tasks.spec import TaskSpec
 
 CLASSES = 4
 NAMES = ("zero", "one", "two", "three")

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from grader.batch import Graded, discover, load_index, run_batch, summarize
 from grader.cli import app
 from grader.errors import WorkspaceError
-from grader.results import Result
-from grader.sandbox import Limits
-from grader.tasks import TaskSpec
+from grader.instructors.batch import Graded, load_index, run_batch, summarize_cohort
+from grader.instructors.submissions import discover
+from grader.result import Result
+from grader.sandbox.process import Limits
+from grader.tasks.spec import TaskSpec
 from tests.conftest import ModelFactory
 from tests.test_grading import WALL_S, assert_killed_at_the_wall_clock, marked_limits
 
@@ -78,7 +79,7 @@ REPO = Path(__file__).resolve().parents[1]
 DISCOVER_AS_CALLER = (
     "import json, sys\n"
     "from pathlib import Path\n"
-    "from grader.batch import discover\n"
+    "from grader.instructors.batch import discover\n"
     "print(json.dumps({s.student: s.problem for s in discover(Path(sys.argv[1]))}))\n"
 )
 
@@ -127,7 +128,7 @@ def test_unreadable_model_is_refused(world_readable_dir: Path) -> None:
             check=False,
         )
 
-    probe = as_nobody("-c", "import grader.batch")
+    probe = as_nobody("-c", "import grader.instructors.batch")
     if probe.returncode != 0:  # e.g. a checkout under a 0700 home
         pytest.skip(f"the unprivileged user cannot import this checkout: {probe.stderr[-300:]}")
     done = as_nobody("-c", DISCOVER_AS_CALLER, str(subs))
@@ -165,7 +166,7 @@ def test_summary_counts_pass_rate_scores_and_groups_reasons() -> None:
     def r(status: str, score: int, message: str) -> Graded:
         return Graded("s", Result(task="t", status=status, message=message, score=score))  # type: ignore[arg-type]
 
-    s = summarize(
+    s = summarize_cohort(
         [
             r("pass", 5, "ok"),
             r("fail", 2, "75.00% is below the 90% pass mark (-15.00 points)"),
@@ -233,7 +234,8 @@ def test_a_submission_past_its_timeout_is_killed_at_the_wall_clock_and_recorded(
     shutil.move(pixel_model(), subs / "sam.keras")
     marked = marked_limits(wall_s=WALL_S)
     monkeypatch.setattr(  # tag the batch's Limits so pgrep finds this test's worker
-        "grader.batch.Limits", lambda **kwargs: Limits(**{**kwargs, "cpu_s": marked.cpu_s})
+        "grader.instructors.batch.Limits",
+        lambda **kwargs: Limits(**{**kwargs, "cpu_s": marked.cpu_s}),
     )
     started = time.monotonic()
     outcome = run_batch(tiny_task, subs, out=tmp_path / "g", timeout_s=WALL_S)
@@ -329,7 +331,7 @@ def heldout_sha(tiny_task: TaskSpec) -> str:
 def _run(
     task: TaskSpec, subs: Path, out: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
-    monkeypatch.setattr("grader.batch.grade_submission", recorder)
+    monkeypatch.setattr("grader.instructors.batch.grade_submission", recorder)
     return run_batch(task, subs, out=out)
 
 
@@ -456,7 +458,7 @@ def test_a_batch_exits_2_only_when_the_grader_failed_on_a_submission(
     code: int,
 ) -> None:
     recorder = Recorder(tiny_task, heldout_sha, {"cat": status})
-    monkeypatch.setattr("grader.batch.grade_submission", recorder)
+    monkeypatch.setattr("grader.instructors.batch.grade_submission", recorder)
     done = CliRunner().invoke(app, ["batch", "tiny01", str(five), "--out", str(tmp_path / "g")])
     assert done.exit_code == code, done.output
     assert sorted(recorder.graded) == ["ann", "ben", "cat", "dan", "eve"]

@@ -19,9 +19,9 @@ from PIL import Image
 
 from grader import datasets
 from grader.errors import DatasetMissingError, SubmissionError
-from grader.grading import grade_file
-from grader.tasks import TaskSpec, load_task, task_ids
-from grader.training import run_solution
+from grader.grading.pipeline import grade_file
+from grader.grading.training import run_solution
+from grader.tasks.spec import TaskSpec, load_task, task_ids
 
 REPO_TASKS = Path(__file__).resolve().parents[1] / "tasks"
 MARGIN = 0.005

@@ -1,8 +1,8 @@
-"""grader.clock: time used is never negative and never runs backwards."""
+"""grader.practice.clock: time used is never negative and never runs backwards."""
 
 from __future__ import annotations
 
-from grader.clock import elapsed
+from grader.practice.clock import elapsed
 
 
 def test_time_used_counts_from_the_start() -> None:

@@ -29,17 +29,17 @@ import pytest
 from typer.testing import CliRunner
 
 from grader import datasets
-from grader.batch import run_batch
 from grader.cli import app
-from grader.datasets.locations import hidden_folders
+from grader.datasets.hidden import hidden_folders
 from grader.errors import DatasetError, InvalidModelError
-from grader.grading import grade_file
-from grader.inspect import inspect_model, max_unpacked_bytes
-from grader.isolation import isolation
-from grader.learner_files import copy_regular
-from grader.sandbox import Limits, private_dir, run_script, sweep_stale
-from grader.tasks import TaskSpec, load_task
-from grader.training import run_solution, train
+from grader.grading.pipeline import grade_file
+from grader.grading.training import run_solution, train
+from grader.instructors.batch import run_batch
+from grader.sandbox.confine import isolation
+from grader.sandbox.files import copy_regular
+from grader.sandbox.process import Limits, private_dir, run_script, sweep_stale
+from grader.sandbox.static_check import inspect_model, max_unpacked_bytes
+from grader.tasks.spec import TaskSpec, load_task
 from tests.conftest import ModelFactory
 
 REPO = Path(__file__).resolve().parents[1]
@@ -409,7 +409,7 @@ def test_unpacked_size_is_capped_by_the_tasks_parameter_limit(tmp_path: Path) ->
 def test_private_dir_of_a_grader_killed_with_sigkill_is_removed_by_the_next_run() -> None:
     code = (
         "import sys, time\n"
-        "from grader.sandbox import private_dir\n"
+        "from grader.sandbox.process import private_dir\n"
         "with private_dir() as root:\n"
         "    (root / 'work' / 'big').write_bytes(b'x' * 1000)\n"
         "    print(root, flush=True)\n"
@@ -439,7 +439,7 @@ def test_sweep_keeps_directories_of_running_graders_and_foreign_names(tmp_path: 
 
 
 def test_memory_cap_is_a_share_of_this_machine_split_between_workers() -> None:
-    from grader.sandbox import MEMORY_FLOOR_MB, memory_share_mb
+    from grader.sandbox.process import MEMORY_FLOOR_MB, memory_share_mb
 
     total_mb = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 20
     one, two = memory_share_mb(1), memory_share_mb(2)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from grader import ClassScore, Confusion, Result, TaskSpec
-from grader.tasks import _Reader  # the spec parser's reader: every key it reads goes via _get
+from grader.tasks.spec import _Reader  # the spec parser's reader: every key it reads goes via _get
 
 ROOT = Path(__file__).resolve().parents[1]
 TASK_FORMAT = ROOT / "docs" / "task-format.md"

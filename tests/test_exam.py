@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader import exam, history, store
 from grader.cli import app
-from grader.results import Result
-from grader.tasks import TaskSpec
+from grader.practice import exam, history
+from grader.practice import gradebook as store
+from grader.result import Result
+from grader.tasks.spec import TaskSpec
 
 runner = CliRunner()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import Graded
-from grader.exports import gradescope, write_all
-from grader.results import ClassScore, Result
-from grader.tasks import TaskSpec
+from grader.instructors.batch import Graded
+from grader.instructors.exports import gradescope, write_all
+from grader.result import ClassScore, Result
+from grader.tasks.spec import TaskSpec
 
 
 def _result(status: str, score: int = 0, value: float | None = None) -> Result:

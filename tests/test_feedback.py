@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import datasets, feedback, inputs
+from grader import datasets
 from grader.datasets.base import Dataset, fingerprint
-from grader.grading import grade_file
-from grader.inspect import ModelSummary
-from grader.tasks import TaskSpec
+from grader.grading import feedback, inputs
+from grader.grading.pipeline import grade_file
+from grader.sandbox.static_check import ModelSummary
+from grader.tasks.spec import TaskSpec
 from tests.conftest import NAMES, ModelFactory, TinySource
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from grader.errors import ModelNotFoundError
-from grader.grading import grade_file
-from grader.sandbox import Limits
-from grader.tasks import TaskSpec
+from grader.grading.pipeline import grade_file
+from grader.sandbox.process import Limits
+from grader.tasks.spec import TaskSpec
 from tests.conftest import ModelFactory
 
 pytestmark = pytest.mark.slow

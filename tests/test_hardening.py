@@ -22,11 +22,11 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.grading import grade_file
-from grader.inspect import inspect_model
-from grader.isolation import isolation
-from grader.sandbox import Limits, RunOutcome, child_env, predict, private_dir, run_script
-from grader.tasks import TaskSpec
+from grader.grading.pipeline import grade_file
+from grader.sandbox.confine import isolation
+from grader.sandbox.process import Limits, RunOutcome, child_env, predict, private_dir, run_script
+from grader.sandbox.static_check import inspect_model
+from grader.tasks.spec import TaskSpec
 from tests.conftest import ModelFactory
 
 needs_bwrap = pytest.mark.skipif(
@@ -79,7 +79,7 @@ def refused(lines: list[str], label: str) -> bool:
 
 @needs_bwrap
 def test_script_cannot_write_outside_tmp_or_touch_existing_host_files(outside_tmp: Path) -> None:
-    """Supersedes test_sandbox.py::test_script_cannot_write_outside_its_private_dir."""
+    """Supersedes test_process.py::test_script_cannot_write_outside_its_private_dir."""
     target = outside_tmp / "results.json"
     kept = outside_tmp / "gradebook.sqlite"
     kept.write_text("the real gradebook")
@@ -100,7 +100,7 @@ def test_script_cannot_write_outside_tmp_or_touch_existing_host_files(outside_tm
 def test_keras_json_rewrite_lands_in_the_private_home_not_the_users(
     outside_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Supersedes test_sandbox.py::test_keras_json_rewrite_stays_in_the_private_home."""
+    """Supersedes test_process.py::test_keras_json_rewrite_stays_in_the_private_home."""
     monkeypatch.setenv("HOME", str(outside_tmp))
     source = (
         "import os, pathlib\n"
@@ -119,7 +119,7 @@ def test_keras_json_rewrite_lands_in_the_private_home_not_the_users(
 
 
 def test_child_environment_is_exactly_child_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Supersedes test_sandbox.py::test_child_environment_is_minimal_and_private."""
+    """Supersedes test_process.py::test_child_environment_is_minimal_and_private."""
     monkeypatch.setenv("GRADER_CANARY_SECRET", "x")
     source = (
         "import json, os, sys\nprint(json.dumps(dict(os.environ)))\nprint(sys.flags.isolated)\n"
@@ -220,8 +220,8 @@ def test_model_swapped_on_disk_mid_grade_changes_nothing(
 
         return wrapper
 
-    monkeypatch.setattr("grader.grading.inspect_model", swapping("inspect", inspect_model))
-    monkeypatch.setattr("grader.grading.predict", swapping("predict", predict))
+    monkeypatch.setattr("grader.grading.pipeline.inspect_model", swapping("inspect", inspect_model))
+    monkeypatch.setattr("grader.grading.pipeline.predict", swapping("predict", predict))
     result = grade_file(tiny_task, original)
     assert "inspect" in swaps and "predict" in swaps
     assert original.read_bytes() == swap_bytes

@@ -18,7 +18,7 @@ import pytest
 from grader import datasets
 from grader.datasets.base import PrivateSource
 from grader.errors import DatasetMissingError
-from grader.tasks import load_catalogue
+from grader.tasks.spec import load_catalogue
 from tests.conftest import closed_port_url
 
 REPO_TASKS = Path(__file__).resolve().parents[1] / "tasks"

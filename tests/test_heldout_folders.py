@@ -15,8 +15,8 @@ from grader.cli import app
 from grader.datasets.folders import read_image_folders
 from grader.datasets.heldout import env_var
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError, SpecError
-from grader.tasks import TaskSpec, load_task
-from grader.validate import validate_task
+from grader.instructors.validate import validate_task
+from grader.tasks.spec import TaskSpec, load_task
 
 TOML = """\
 id = "held01"
@@ -183,7 +183,7 @@ def test_a_model_is_graded_on_the_instructor_folder(
     pixel_model: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from grader.grading import grade_file
+    from grader.grading.pipeline import grade_file
 
     root = tmp_path / "exact"
     for label, name in enumerate(("circle", "square")):

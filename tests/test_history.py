@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from grader import history, store
 from grader.cli import app
-from grader.results import Result
+from grader.practice import gradebook as store
+from grader.practice import history
+from grader.result import Result
 from tests.conftest import ModelFactory
 
 runner = CliRunner()
@@ -71,11 +72,11 @@ def test_history_json_has_trend_best_and_time_to_first_pass(
     assert summary["best_score"] == 5 and summary["time_to_first_pass_s"] == 120
     table = runner.invoke(app, ["history"])
     assert "Attempts" in table.stdout and "5/5" in table.stdout
-    assert history.summarize("tiny01", history.load()[0]).values == [0.4, 0.92, 0.97]
+    assert history.task_progress("tiny01", history.load()[0]).values == [0.4, 0.92, 0.97]
 
 
 def test_sparkline_rises_with_accuracy() -> None:
-    from grader.report import sparkline
+    from grader.report.practice import sparkline
 
     assert sparkline([0.0, 0.5, 1.0, None]) == "▁▅█·"
 

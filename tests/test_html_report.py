@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from grader import datasets
 from grader.cli import app
-from grader.report import html_report
-from grader.results import ClassScore, Confusion, Result
+from grader.report.html import html_report
+from grader.result import ClassScore, Confusion, Result
 from tests.conftest import ModelFactory
 
 NAMES = ("zero", "one", "two")

@@ -19,7 +19,7 @@ def test_all_is_sorted_and_importable() -> None:
 
 def test_importing_grader_does_not_load_tensorflow_or_rich() -> None:
     code = (
-        "import sys, grader, grader.cli, grader.grading\n"
+        "import sys, grader, grader.cli, grader.grading.pipeline\n"
         "print(sorted(m for m in ('tensorflow', 'keras', 'rich') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -27,7 +27,7 @@ def test_importing_grader_does_not_load_tensorflow_or_rich() -> None:
 
 
 def test_wheel_carries_the_task_templates(tmp_path: Path) -> None:
-    """``grade new`` reads grader/templates/*.tmpl: a non-editable install needs them too."""
+    """``grade new`` reads grader/instructors/templates/*.tmpl: a wheel install needs them."""
     repo, src = Path(__file__).resolve().parents[1], tmp_path / "src"
     for name in ("pyproject.toml", "README.md"):  # a copy: setuptools builds in the tree
         (src / name).parent.mkdir(exist_ok=True)
@@ -37,5 +37,6 @@ def test_wheel_carries_the_task_templates(tmp_path: Path) -> None:
     subprocess.run([*build, "-q", "-w", str(tmp_path)], check=True, capture_output=True)
     (wheel,) = tmp_path.glob("grader-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    templates = {f"grader/templates/{n}.tmpl" for n in ("task.toml", "prompt.md", "starter.py")}
-    assert templates | {"grader/templates/reference.py.tmpl"} <= names
+    folder = "grader/instructors/templates"
+    templates = {f"{folder}/{n}.tmpl" for n in ("task.toml", "prompt.md", "starter.py")}
+    assert templates | {f"{folder}/reference.py.tmpl"} <= names

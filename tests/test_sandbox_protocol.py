@@ -1,7 +1,7 @@
 """The reply protocol, parent side: a forged or malformed reply is refused, never scored.
 
-``grader.sandbox._parse`` reads what came back over the reply pipe. These tests hand it bytes
-built by hand (no child, no TensorFlow), one forgery at a time.
+``grader.sandbox.process._parse`` reads what came back over the reply pipe. These tests hand
+it bytes built by hand (no child, no TensorFlow), one forgery at a time.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from grader.errors import InvalidModelError
-from grader.sandbox import _parse
-from grader.scoring import predicted_labels
+from grader.grading.scoring import predicted_labels
+from grader.sandbox.process import _parse
 
 NONCE = "5f2c0d3a9b7e41e8a6c4d2b0f1e3a5c7"
 N = 3

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import grader.validate
+import grader.instructors.validate
 from grader.cli import app
 from grader.errors import WorkspaceError
-from grader.scaffold import new_task
-from grader.tasks import load_task
-from grader.validate import TaskValidation, validate_task
+from grader.instructors.scaffold import new_task
+from grader.instructors.validate import TaskValidation, validate_task
+from grader.tasks.spec import load_task
 from tests.conftest import closed_port_url
 from tests.test_validate import PIXEL_REFERENCE
 
@@ -81,8 +81,8 @@ def test_filled_reference_makes_the_scaffold_validate(
         reports.extend(real_validate(*args, **kwargs))
         return reports
 
-    real_validate = grader.validate.validate
-    monkeypatch.setattr("grader.validate.validate", keep)
+    real_validate = grader.instructors.validate.validate
+    monkeypatch.setattr("grader.instructors.validate.validate", keep)
     done = CliRunner().invoke(app, ["new", "task07", "--dataset", "tiny", "--classes", "4"])
     assert done.exit_code == 0, done.output
     (workspace / "tasks" / "task07" / "reference.py").write_text(PIXEL_REFERENCE)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grader.errors import InvalidModelError
-from grader.scoring import compute_metrics, predicted_labels, score_for
+from grader.grading.scoring import compute_metrics, predicted_labels, score_for
 
 NAMES = ("a", "b", "c")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError
-from grader.grading import grade_file
-from grader.tasks import TaskSpec
+from grader.grading.pipeline import grade_file
+from grader.tasks.spec import TaskSpec
 
 
 def test_unknown_dataset_names_the_task_toml_and_suggests(workspace: Path, tmp_path: Path) -> None:

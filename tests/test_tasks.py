@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError, UnknownTaskError
-from grader.tasks import TaskSpec, load_catalogue, load_task, task_ids
+from grader.tasks.spec import TaskSpec, load_catalogue, load_task, task_ids
 
 REPO_TASKS = Path(__file__).resolve().parents[1] / "tasks"
 

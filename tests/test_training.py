@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.errors import SubmissionTimeout
-from grader.isolation import isolation
-from grader.sandbox import Limits
-from grader.tasks import TaskSpec
-from grader.training import train
-from grader.validate import validate_task
+from grader.grading.training import train
+from grader.instructors.validate import validate_task
+from grader.sandbox.confine import isolation
+from grader.sandbox.process import Limits
+from grader.tasks.spec import TaskSpec
 from tests.conftest import Server
 
 pytestmark = pytest.mark.slow

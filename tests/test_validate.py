@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.validate import TaskValidation, validate_task
+from grader.instructors.validate import TaskValidation, validate_task
 
 GOOD_PROMPT = "# Tiny\n\nInput: a batch of shape `(N, 28, 28, 1)`, pixels scaled to 0-1.\n"
 

@@ -12,7 +12,7 @@ import errno
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, WorkerReply, predict, private_dir, run_script
+from grader.sandbox.process import Limits, WorkerReply, predict, private_dir, run_script
 
 MB = 1 << 20
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import ModelNotFoundError, WorkspaceError
-from grader.workspace import copy_starter, find_model, workspace_root
+from grader.tasks.workspace import copy_starter, find_model, workspace_root
 
 
 def test_grader_home_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from grader.atomic import replacing
 from grader.datasets import cache, single_file
 from grader.datasets.base import Dataset, ProgressCallback
+from grader.datasets.folders import read_image_folders
 from grader.errors import DatasetError, DatasetMissingError
 
 _MARKER = ".grader-extracted"
@@ -77,7 +78,6 @@ class ImageArchive:
         hit = cache.load(self.name, split, key)
         if hit is not None:
             return Dataset(hit.images, hit.labels, self.class_names, hit.sha256, hit.source)
-        from grader.datasets.folders import read_image_folders
 
         folder = f"{Path(part.filename).stem}-{cache.key_for([archive], part.sha256)[:12]}"
         root = extract(

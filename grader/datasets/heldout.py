@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.datasets.base import Dataset, PrivateSource, ProgressCallback
+from grader.datasets.folders import read_image_folders
+from grader.datasets.registry import get_source, load
 from grader.errors import ChecksumError, DatasetError, DatasetMissingError
 
 if TYPE_CHECKING:
-    from grader.tasks import TaskSpec
+    from grader.tasks.spec import TaskSpec
 
 
 def env_var(task_id: str) -> str:
@@ -46,21 +48,17 @@ def heldout_folder(task: TaskSpec) -> Path | None:
 
 def load_heldout(task: TaskSpec, *, on_progress: ProgressCallback | None = None) -> Dataset:
     """Load the split ``task`` is scored on; a changed or missing held-out folder raises."""
-    from grader import datasets
-
     folder = heldout_folder(task)
     if folder is not None:
         return read_checked(folder, task)
-    source = datasets.get_source(task.dataset.name)
+    source = get_source(task.dataset.name)
     if isinstance(source, PrivateSource) and task.dataset.heldout in source.private_splits:
         return source.load_private(task.dataset.heldout)
-    return datasets.load(task.dataset.name, task.dataset.heldout, on_progress=on_progress)
+    return load(task.dataset.name, task.dataset.heldout, on_progress=on_progress)
 
 
 def read_checked(folder: Path, task: TaskSpec) -> Dataset:
     """Decode ``folder`` at the task's image size and check it against task.toml's sha256."""
-    from grader.datasets.folders import read_image_folders
-
     shape = task.model.input_shape
     if len(shape) != 3 or shape[-1] not in (1, 3):
         raise DatasetError(

@@ -18,14 +18,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from grader.datasets.cache import cache_root
-from grader.datasets.heldout import heldout_folder
-from grader.datasets.secret import secret_path
-
-if TYPE_CHECKING:
-    from grader.tasks import TaskSpec
 
 DATA_ENV = "GRADER_DATA"
 """Environment variable naming a folder of placed dataset files."""
@@ -45,17 +39,3 @@ def data_roots() -> tuple[Path, ...]:
     if placed:
         roots.insert(0, Path(placed).expanduser())
     return tuple(dict.fromkeys(p.resolve() for p in roots))
-
-
-def hidden_folders(task: TaskSpec | None = None) -> tuple[Path, ...]:
-    """Folders a sandboxed child must never see: every data root, the workspace's private
-    ``.grader/`` folder (gradebook, held-out secret, private held-out cache) and ``task``'s
-    instructor held-out folder, if it has one.
-
-    The child's filesystem view binds none of them; this list covers any that lie inside a
-    folder the view does bind (``/usr/share/datasets`` inside ``/usr``).
-    """
-    folders = [*data_roots(), secret_path().parent]
-    if task is not None and (instructor := heldout_folder(task)) is not None:
-        folders.append(instructor)
-    return tuple(dict.fromkeys(p.resolve() for p in folders))

@@ -22,7 +22,7 @@ import secrets
 from pathlib import Path
 
 from grader.errors import DatasetError
-from grader.workspace import workspace_root
+from grader.tasks.workspace import workspace_root
 
 SECRET_ENV = "GRADER_HELDOUT_SECRET"
 """The secret itself (any non-empty string)."""

@@ -10,7 +10,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from grader.tasks import TaskSpec
+    from grader.tasks.spec import TaskSpec
 
 from grader.report.console import (
     note,

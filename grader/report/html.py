@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from grader.results import Result
+    from grader.result import Result
 
 from grader.report.console import (
     STATUS_STYLE,

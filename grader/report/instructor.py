@@ -12,9 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from grader.batch import BatchOutcome, Graded
-    from grader.validate import TaskValidation
+    from grader.instructors.batch import BatchOutcome, Graded
+    from grader.instructors.validate import TaskValidation
 
+from grader.instructors.batch import summarize_cohort
 from grader.report.console import (
     STATUS_STYLE,
     err,
@@ -61,9 +62,8 @@ def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable
 
 def show_batch(outcome: BatchOutcome) -> None:
     """``grade batch``: pass rate, score distribution, common failure reasons, the exports."""
-    from grader.batch import summarize
 
-    s = summarize(outcome.graded)
+    s = summarize_cohort(outcome.graded)
     table = Table(
         box=box.SIMPLE_HEAD,
         title=f"{outcome.task.id}: {s.total} submissions",

@@ -10,12 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from grader.clock import Elapsed
-    from grader.exam import ExamReport
-    from grader.history import Summary
-    from grader.store import Attempt, Clock, Session
-    from grader.tasks import TaskSpec
+    from grader.practice.clock import Elapsed
+    from grader.practice.exam import ExamReport
+    from grader.practice.gradebook import Attempt, Clock, Session
+    from grader.practice.history import TaskProgress
+    from grader.tasks.spec import TaskSpec
 
+from grader.practice.exam import PASS_MARK
 from grader.report.console import (
     STATUS_STYLE,
     fmt_minutes,
@@ -125,7 +126,7 @@ def sparkline(values: list[float | None]) -> str:
     )
 
 
-def history_json(attempts: list[Attempt], summaries: list[Summary]) -> str:
+def history_json(attempts: list[Attempt], summaries: list[TaskProgress]) -> str:
     """``grade history --json``: attempts (with their full Result) and a summary per task."""
     import json
     from dataclasses import asdict
@@ -135,7 +136,7 @@ def history_json(attempts: list[Attempt], summaries: list[Summary]) -> str:
     )
 
 
-def show_history(attempts: list[Attempt], summaries: list[Summary]) -> None:
+def show_history(attempts: list[Attempt], summaries: list[TaskProgress]) -> None:
     """``grade history``: every attempt, then each task's trend, best score and first pass."""
     import time
 
@@ -215,7 +216,6 @@ def exam_json(result: ExamReport) -> str:
 
 def show_exam(result: ExamReport) -> None:
     """``grade exam submit``: best score per task, weighted total, verdict, time used."""
-    from grader.exam import PASS_MARK
 
     table = Table(box=box.SIMPLE_HEAD, title=f"Exam #{result.session.id}", title_justify="left")
     for name in ("task", "category (weight)", "attempts", "best score"):

@@ -1,8 +1,8 @@
 """The sandboxed child: the only code that imports TensorFlow/Keras and touches a learner's model.
 
-Started by ``grader.sandbox`` as ``python -I _worker.py`` in a private, empty directory with a
-minimal environment. It is standalone (stdlib + numpy + keras) so that nothing of the parent's
-package or state is importable from here. It never sees labels.
+Started by :mod:`grader.sandbox.process` as ``python -I _worker.py`` in a private, empty
+directory with a minimal environment. It is standalone (stdlib + numpy + keras) so that
+nothing of the parent's package or state is importable from here. It never sees labels.
 
 Two modes: ``run SCRIPT`` executes a learner's solution.py; ``predict FD`` grades a model.
 

@@ -1,7 +1,7 @@
 """Run untrusted code (a learner's model) in an isolated child process.
 
 Each run gets a private 0700 directory with an empty HOME, KERAS_HOME and TMPDIR, a minimal
-environment and ``python -I``, confined as :mod:`grader.isolation` allows (bubblewrap: a
+environment and ``python -I``, confined as :mod:`grader.sandbox.confine` allows (bubblewrap: a
 minimal read-only filesystem view but for that directory, no network, its own PID namespace,
 no UNIX sockets). rlimits (CPU seconds, open files, file size, memory, no core) are set in the
 child before TensorFlow loads, and a wall-clock timeout kills the whole process group. Replies
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from grader.errors import SandboxError
-from grader.isolation import isolation, seccomp_file, seccomp_program
+from grader.sandbox.confine import isolation, seccomp_file, seccomp_program
 
 WORKER = Path(__file__).with_name("_worker.py")
 BATCH_SIZE = 256
@@ -285,7 +285,7 @@ def run_script(
     """Run ``script`` (already inside ``root``) as ``__main__``, streaming its output lines.
 
     ``env`` adds variables to the minimal child environment (e.g. where the data lives);
-    ``read_only`` and ``hide`` are passed to :meth:`grader.isolation.Isolation.wrap`.
+    ``read_only`` and ``hide`` are passed to :meth:`grader.sandbox.confine.Isolation.wrap`.
     """
     proc = _launch(
         "run",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import SpecError, UnknownTaskError
+from grader.tasks.workspace import workspace_root
 
 INPUT_SCALES = ("0-1", "0-255")
 METRICS = ("accuracy",)
@@ -272,7 +273,6 @@ class _Reader:
 
 def tasks_dir() -> Path:
     """The catalogue folder: ``$GRADER_TASKS``, else ``tasks/`` of the workspace."""
-    from grader.workspace import workspace_root
 
     env = os.environ.get("GRADER_TASKS")
     return Path(env) if env else workspace_root() / "tasks"

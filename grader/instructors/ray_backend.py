@@ -2,9 +2,9 @@
 
 Install with ``pip install 'grader[cluster]'`` on the head and on every node. Each
 submission becomes one Ray task that writes the model's bytes into a private folder on
-whichever node runs it and calls :func:`grader.batch.grade_submission` there, so every
+whichever node runs it and calls :func:`grader.instructors.batch.grade_submission` there, so every
 model is still loaded in its own sandboxed child on that node. The held-out split travels
-once through Ray's object store (``ray.put`` of the :class:`~grader.inputs.GradingData`, the
+once through Ray's object store (``ray.put`` of the :class:`~grader.grading.inputs.GradingData`, the
 training sample included), so nodes need neither the submissions folder nor the dataset,
 only the grader and TensorFlow, and never reload data per submission.
 
@@ -18,12 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grader.batch import Graded, Submission, grade_submission
 from grader.errors import GraderError, SubmissionError
-from grader.inputs import GradingData
-from grader.learner_files import read_regular
-from grader.sandbox import Limits, private_dir
-from grader.tasks import TaskSpec
+from grader.grading.inputs import GradingData
+from grader.instructors.batch import Graded, grade_submission
+from grader.instructors.submissions import Submission
+from grader.result import Result
+from grader.sandbox.files import read_regular
+from grader.sandbox.process import Limits, private_dir
+from grader.tasks.spec import TaskSpec
 
 
 def _ray() -> Any:
@@ -95,7 +97,6 @@ def grade_on_ray(
 
 
 def _fetch(ray: Any, ref: Any, task: TaskSpec, sub: Submission) -> Any:
-    from grader.results import Result
 
     try:
         result = ray.get(ref)

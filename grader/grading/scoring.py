@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.errors import InvalidModelError
-from grader.results import ClassScore, Confusion
+from grader.result import ClassScore, Confusion
 
 PROBABILITY_ACTIVATIONS = frozenset({"sigmoid", "hard_sigmoid"})
 

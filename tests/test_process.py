@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.isolation import isolation
-from grader.learner_files import copy_regular
-from grader.sandbox import Limits, predict, private_dir, run_script
+from grader.sandbox.confine import isolation
+from grader.sandbox.files import copy_regular
+from grader.sandbox.process import Limits, predict, private_dir, run_script
 
 needs_bwrap = pytest.mark.skipif(
     not isolation().filesystem_isolated, reason="bubblewrap confinement unavailable here"

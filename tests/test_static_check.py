@@ -1,4 +1,4 @@
-"""Tests for grader.inspect: static checks of model files before any load.
+"""Tests for grader.sandbox.static_check: static checks of model files before any load.
 
 Hand-made configs are written straight into zips / HDF5 files (fast, no TensorFlow);
 tests marked ``slow`` build real tiny Keras models.
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from grader.errors import InvalidModelError, ModelNotFoundError
-from grader.inspect import ModelSummary, inspect_model
+from grader.sandbox.static_check import ModelSummary, inspect_model
 
 # Dense(3) on 4 inputs: a (4, 3) kernel and a (3,) bias.
 DENSE_WEIGHTS = {"layers/dense/vars/0": (4, 3), "layers/dense/vars/1": (3,)}

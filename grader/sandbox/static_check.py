@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from grader.errors import InvalidModelError, ModelNotFoundError
-from grader.learner_files import kind_of, refusal
+from grader.sandbox.files import kind_of, refusal
 
 
 def _names(text: str) -> frozenset[str]:

@@ -11,8 +11,8 @@ import difflib
 from dataclasses import dataclass
 
 from grader.errors import GradebookError, UnknownTaskError
-from grader.store import Attempt, Session, open_gradebook
-from grader.tasks import TaskSpec, load_catalogue
+from grader.practice.gradebook import Attempt, Session, open_gradebook
+from grader.tasks.spec import TaskSpec, load_catalogue
 
 DEFAULT_MINUTES = 300
 """The real exam's 5 hours."""

@@ -1,7 +1,7 @@
 """A candidate's progress: recording each grading against its clock, and reading it back.
 
 ``record`` fills a Result's clock fields (time used, limit, late) from the running exam session
-or task clock and writes it to the gradebook. ``summarize`` turns attempts into the numbers
+or task clock and writes it to the gradebook. ``task_progress`` turns attempts into the numbers
 ``grade history`` shows; ``task_status`` is the one-word state ``grade list`` shows.
 """
 
@@ -11,11 +11,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from grader.clock import Elapsed
-from grader.store import Attempt, Gradebook, gradebook_path, open_gradebook
+from grader.practice.clock import Elapsed
+from grader.practice.gradebook import Attempt, Gradebook, gradebook_path, open_gradebook
 
 if TYPE_CHECKING:
-    from grader.results import Result
+    from grader.result import Result
 
 
 def record(result: Result) -> Result:
@@ -51,7 +51,7 @@ def _clock_for(book: Gradebook, task: str) -> tuple[Elapsed | None, int | None]:
 
 
 @dataclass(frozen=True)
-class Summary:
+class TaskProgress:
     """One task's progress, drawn from its attempts."""
 
     task: str
@@ -65,12 +65,12 @@ class Summary:
     """The metric of each attempt, in order (None where nothing was scored)."""
 
 
-def summarize(task: str, attempts: list[Attempt]) -> Summary:
+def task_progress(task: str, attempts: list[Attempt]) -> TaskProgress:
     """Best score, first pass and the accuracy trend of ``task``'s attempts."""
     mine = [a for a in attempts if a.task == task]
     scored = [a.value for a in mine if a.value is not None]
     first_pass = next((a for a in mine if a.status == "pass"), None)
-    return Summary(
+    return TaskProgress(
         task=task,
         attempts=len(mine),
         best_score=max((a.score for a in mine), default=0),
@@ -81,14 +81,14 @@ def summarize(task: str, attempts: list[Attempt]) -> Summary:
     )
 
 
-def load(task: str | None = None) -> tuple[list[Attempt], list[Summary]]:
+def load(task: str | None = None) -> tuple[list[Attempt], list[TaskProgress]]:
     """Attempts (all tasks, or one) and a summary per task seen, without creating a gradebook."""
     if not gradebook_path().exists():
         return [], []
     with open_gradebook() as book:
         attempts = book.attempts(task)
     tasks = dict.fromkeys(a.task for a in attempts)
-    return attempts, [summarize(t, attempts) for t in tasks]
+    return attempts, [task_progress(t, attempts) for t in tasks]
 
 
 def task_status(task_ids: list[str]) -> dict[str, str]:

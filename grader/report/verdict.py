@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from grader.results import Result
+    from grader.result import Result
 
 from grader.report.console import (
     STATUS_STYLE,

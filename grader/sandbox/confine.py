@@ -160,12 +160,14 @@ def _view_args(
     return args
 
 
+PACKAGE = Path(__file__).resolve().parents[1]
+"""The ``grader`` package folder: a child imports it (its worker, ``grader.datasets``)."""
+
+
 def needed() -> tuple[Path, ...]:
     """What every child runs from: the Python installation, the venv, this package."""
     return tuple(
-        dict.fromkeys(
-            p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix), Path(__file__).parent)
-        )
+        dict.fromkeys(p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix), PACKAGE))
     )
 
 

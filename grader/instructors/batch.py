@@ -1,11 +1,10 @@
 """``grade batch``: grade a cohort of submissions, N sandboxed children at a time, resumably.
 
-A submissions folder holds either a folder per student with one model file inside
-(``alice/model.keras``) or model files named by student (``bob.h5``), or both. Every
-submission is graded by :func:`grader.grading.grade` in its own sandboxed child; the held-out
-split is loaded once. One bad submission becomes one ``invalid``/``error`` record and never
-stops the others. Each finished grading is appended to ``index.jsonl`` in the output folder
-at once, so a re-run skips every model (same student, same sha256) already graded.
+The submissions (:mod:`grader.instructors.submissions`) are each graded by
+:func:`grader.grading.pipeline.grade` in their own sandboxed child; the grading data is loaded
+once. One bad submission becomes one ``invalid``/``error`` record and never stops the others.
+Each finished grading is appended to ``index.jsonl`` in the output folder at once, so a
+re-run skips every model (same student, same sha256) already graded.
 """
 
 from __future__ import annotations
@@ -21,34 +20,22 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from grader.datasets import ProgressCallback
-from grader.errors import GraderError, SubmissionError, WorkspaceError
-from grader.inputs import GradingData
-from grader.inspect import SUFFIXES
-from grader.learner_files import kind_of, sha256_regular
-from grader.results import Result, Status
-from grader.sandbox import Limits, memory_share_mb
-from grader.tasks import TaskSpec
+from grader.errors import GraderError, SubmissionError
+from grader.grading.inputs import GradingData
+from grader.grading.pipeline import grade
+from grader.instructors import exports
+from grader.instructors.submissions import Submission, discover, model_sha256
+from grader.result import Result, Status
+from grader.sandbox.process import Limits, memory_share_mb
+from grader.tasks.spec import TaskSpec
 
 INDEX = "index.jsonl"
 """Append-only log of finished gradings in the output folder: what a re-run resumes from."""
 FINAL: tuple[Status, ...] = ("pass", "fail", "invalid")
 """Statuses a re-run keeps; ``timeout`` and ``error`` may be transient and are graded again."""
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
 Backend = Literal["local", "ray"]
 OnResult = Callable[["Graded"], None]
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One student's entry in the submissions folder."""
-
-    student: str
-    """The student's name: the folder name, or the model file's stem."""
-    path: Path | None
-    """The model file to grade; None when the entry was refused before grading."""
-    problem: str | None = None
-    """Why the entry cannot be graded (one line), or None."""
 
 
 @dataclass(frozen=True)
@@ -82,94 +69,6 @@ class BatchOutcome:
         return 2 if any(g.result.status == "error" for g in self.graded) else 0
 
 
-def discover(folder: Path, *, exclude: Iterable[Path] = ()) -> list[Submission]:
-    """The submissions in ``folder``, one per student, sorted by name; refusals included."""
-    if not folder.is_dir():
-        raise WorkspaceError(f"{folder} is not a folder of submissions")
-    root = folder.resolve()
-    skip = {p.resolve() for p in exclude}
-    found: dict[str, list[Submission]] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.resolve() in skip:
-            continue
-        sub = _entry(entry, root)
-        if sub is not None:
-            found.setdefault(sub.student, []).append(sub)
-    if not found:
-        raise WorkspaceError(
-            f"No submissions in {folder}: expected a folder per student with model.keras "
-            "(or .h5) inside, or model files named by student"
-        )
-    return [_one(student, subs) for student, subs in sorted(found.items())]
-
-
-def _entry(entry: Path, root: Path) -> Submission | None:
-    kind = kind_of(entry)
-    is_dir = entry.is_dir()
-    student = entry.name if is_dir else entry.stem
-    if not _SAFE_NAME.fullmatch(student):
-        return Submission(student, None, f"refused: unsafe student name {entry.name!r}")
-    if kind == "a symbolic link":
-        if not entry.resolve().is_relative_to(root):
-            return Submission(student, None, f"refused: {entry.name} links outside {root}")
-        entry = entry.resolve()  # a link inside the folder: grade what it points at
-        kind = kind_of(entry)
-    if kind not in ("a regular file", "a directory"):
-        return Submission(student, None, f"{entry.name} is {kind}, not a model file; refused")
-    if not is_dir:
-        if entry.suffix.lower() not in SUFFIXES:
-            return Submission(student, None, f"{entry.name} is not a .keras or .h5 model file")
-        return _readable(Submission(student, entry))
-    models = sorted(
-        p for p in entry.iterdir() if p.suffix.lower() in SUFFIXES or _saved_model_dir(p)
-    )
-    if not models:
-        return Submission(student, None, f"no model file in {entry.name}/ (expected model.keras)")
-    if len(models) > 1:
-        names = ", ".join(p.name for p in models)
-        return Submission(
-            student, None, f"several model files in {entry.name}/ ({names}); keep one"
-        )
-    model = models[0]
-    inner = kind_of(model)
-    if inner == "a symbolic link":
-        if not model.resolve().is_relative_to(root):
-            return Submission(
-                student, None, f"refused: {entry.name}/{model.name} links outside {root}"
-            )
-        model = model.resolve()
-        inner = kind_of(model)
-    if inner not in ("a regular file", "a directory"):
-        return Submission(
-            student, None, f"{entry.name}/{model.name} is {inner}, not a model file; refused"
-        )
-    return _readable(Submission(student, model))
-
-
-def _saved_model_dir(path: Path) -> bool:
-    return path.is_dir() and (path / "saved_model.pb").is_file()
-
-
-def _readable(sub: Submission) -> Submission:
-    assert sub.path is not None
-    if sub.path.is_file() and not os.access(sub.path, os.R_OK):
-        return Submission(sub.student, None, f"cannot read {sub.path.name} (permission denied)")
-    return sub
-
-
-def _one(student: str, subs: list[Submission]) -> Submission:
-    if len(subs) == 1:
-        return subs[0]
-    names = ", ".join(str(s.path.name) if s.path else s.problem or "?" for s in subs)
-    return Submission(student, None, f"duplicate submissions for {student} ({names}); keep one")
-
-
-def model_sha256(path: Path, max_bytes: int) -> str | None:
-    """sha256 of a model file's bytes, or None when it is not a readable regular file within
-    ``max_bytes`` (never follows a link, never opens a pipe)."""
-    return sha256_regular(path, max_bytes=max_bytes)
-
-
 def load_index(out: Path) -> dict[str, Graded]:
     """The latest record per student from an earlier run's index (a torn last line is ignored)."""
     records: dict[str, Graded] = {}
@@ -189,7 +88,6 @@ def load_index(out: Path) -> dict[str, Graded]:
 
 def grade_submission(task: TaskSpec, sub: Submission, data: GradingData, limits: Limits) -> Result:
     """Grade one submission; any failure becomes a Result, never an exception."""
-    from grader.grading import grade
 
     if sub.path is None:
         return Result(
@@ -237,7 +135,6 @@ def run_batch(
     submission (resumed ones included), ``on_progress`` while the data downloads. The
     grading data is loaded once, here, for every submission.
     """
-    from grader import exports
 
     out = out or default_out(folder)
     subs = discover(folder, exclude=[out])
@@ -310,9 +207,9 @@ def _grade_all(
     address: str | None,
 ) -> Iterable[Graded]:
     if backend == "ray":
-        from grader import cluster
+        from grader.instructors import ray_backend  # only with --backend ray: Ray is optional
 
-        yield from cluster.grade_on_ray(task, todo, data, limits, workers, address)
+        yield from ray_backend.grade_on_ray(task, todo, data, limits, workers, address)
         return
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {pool.submit(grade_submission, task, s, data, limits): s for s in todo}
@@ -321,7 +218,7 @@ def _grade_all(
 
 
 @dataclass(frozen=True)
-class Summary:
+class CohortSummary:
     """What the batch summary table shows."""
 
     total: int
@@ -339,12 +236,12 @@ class Summary:
         return self.passed / self.total if self.total else 0.0
 
 
-def summarize(graded: list[Graded], top: int = 5) -> Summary:
+def summarize_cohort(graded: list[Graded], top: int = 5) -> CohortSummary:
     """Pass rate, score distribution and the most common failure reasons."""
     statuses = Counter(g.result.status for g in graded)
     scores = Counter(g.result.score for g in graded)
     reasons = Counter(reason(g.result) for g in graded if not g.result.passed)
-    return Summary(
+    return CohortSummary(
         total=len(graded),
         passed=statuses.get("pass", 0),
         by_status=dict(statuses),

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import store
 from grader.errors import GradebookError
-from grader.results import Result
+from grader.practice import gradebook as store
+from grader.result import Result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,8 +122,8 @@ _WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     sys.path.insert(0, sys.argv[3])
-    from grader import store
-    from grader.results import Result
+    from grader.practice import gradebook as store
+    from grader.result import Result
     blob = "x" * 20000  # large rows make a kill land inside a write
     with store.open_gradebook(Path(sys.argv[1])) as book:
         for i in range(int(sys.argv[2])):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.isolation import Isolation, isolation
+from grader.sandbox.confine import Isolation, isolation
 
 needs_bwrap = pytest.mark.skipif(
     not isolation().filesystem_isolated, reason="bubblewrap confinement unavailable here"
@@ -94,7 +94,7 @@ def test_a_checkout_under_tmp_still_runs_children(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         f"sys.path.insert(0, {str(copy)!r})\n"
-        "from grader.sandbox import Limits, private_dir, run_script\n"
+        "from grader.sandbox.process import Limits, private_dir, run_script\n"
         "with private_dir() as root:\n"
         "    script = root / 'work' / 's.py'\n"
         "    script.write_text('print(40 + 2)')\n"

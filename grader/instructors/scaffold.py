@@ -11,9 +11,10 @@ import re
 from importlib import resources
 from pathlib import Path
 
+from grader import datasets
 from grader.datasets import image_sets
-from grader.errors import WorkspaceError
-from grader.tasks import tasks_dir
+from grader.errors import DatasetError, WorkspaceError
+from grader.tasks.spec import tasks_dir
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 _KNOWN: dict[str, tuple[list[int], int]] = {
@@ -59,7 +60,7 @@ def new_task(
         "classes": classes,
     }
     target.mkdir(parents=True)
-    templates = resources.files("grader") / "templates"
+    templates = resources.files("grader.instructors") / "templates"
     for name in _FILES:
         template = (templates / f"{name}.tmpl").read_text(encoding="utf-8")
         (target / name).write_text(template.format(**values), encoding="utf-8")
@@ -68,8 +69,6 @@ def new_task(
 
 def _dataset_facts(name: str, notes: list[str]) -> tuple[list[int], int | None]:
     """Image shape and class count of a registered dataset, else sensible defaults + a note."""
-    from grader import datasets
-    from grader.errors import DatasetError
 
     try:
         # A public split: the held-out one of a generated set is private.
@@ -90,5 +89,5 @@ def _dataset_facts(name: str, notes: list[str]) -> tuple[list[int], int | None]:
 
 
 _FILES = ("task.toml", "prompt.md", "starter.py", "reference.py")
-"""Written from ``grader/templates/<name>.tmpl`` (``str.format`` fields: id, title, dataset,
-shape, classes)."""
+"""Written from ``grader/instructors/templates/<name>.tmpl`` (``str.format`` fields: id,
+title, dataset, shape, classes)."""

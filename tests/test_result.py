@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from grader.results import SCHEMA, ClassScore, Confusion, Result
+from grader.result import SCHEMA, ClassScore, Confusion, Result
 
 SCHEMA_1_FIELDS = [
     "schema", "task", "status", "message", "task_version", "metric", "value", "threshold",

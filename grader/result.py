@@ -91,7 +91,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     """Caveats a reader must see, e.g. that network isolation was unavailable."""
     hints: list[str] = field(default_factory=list)
-    """Advice keyed to mistakes found in the model itself (see grader.feedback)."""
+    """Advice keyed to mistakes found in the model itself (see grader.grading.feedback)."""
     train_value: float | None = None
     """The metric on a fixed sample of the training split (compare with ``value``)."""
     train_mistakes: list[list[int]] = field(default_factory=list)

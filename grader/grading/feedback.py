@@ -2,7 +2,7 @@
 
 Pure functions of the static inspection summary, the task contract, the scores and the
 predictions: nothing here loads data. Overfitting is judged from a fixed sample of the
-TRAINING split (:class:`grader.inputs.TrainSample`) predicted in the same child run as the
+TRAINING split (:class:`grader.grading.inputs.TrainSample`) predicted in the same child run as the
 held-out images (the child sees only inputs, never labels). Any image a report shows comes
 from that training sample, never from held-out data.
 """
@@ -12,14 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypedDict
 
 from grader.errors import InvalidModelError
-from grader.scoring import predicted_labels
+from grader.grading.scoring import predicted_labels
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from grader.inputs import TrainSample
-    from grader.inspect import ModelSummary
-    from grader.tasks import TaskSpec
+    from grader.grading.inputs import TrainSample
+    from grader.sandbox.static_check import ModelSummary
+    from grader.tasks.spec import TaskSpec
 
 MAX_MISTAKES = 24
 """Misclassified training images kept (by index) for the visual report."""

@@ -12,18 +12,18 @@ from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
-from grader import feedback
 from grader.datasets import ProgressCallback
-from grader.datasets.locations import hidden_folders
+from grader.datasets.hidden import hidden_folders
 from grader.errors import InvalidModelError, ModelNotFoundError, SubmissionError
-from grader.inputs import GradingData
-from grader.inspect import SUFFIXES, inspect_model
-from grader.isolation import isolation
-from grader.learner_files import copy_regular, kind_of, refusal
-from grader.results import Result, Status
-from grader.sandbox import Limits, predict, private_dir
-from grader.scoring import compute_metrics, predicted_labels, score_for
-from grader.tasks import TaskSpec
+from grader.grading import feedback
+from grader.grading.inputs import GradingData
+from grader.grading.scoring import compute_metrics, predicted_labels, score_for
+from grader.result import Result, Status
+from grader.sandbox.confine import isolation
+from grader.sandbox.files import copy_regular, kind_of, refusal
+from grader.sandbox.process import Limits, predict, private_dir
+from grader.sandbox.static_check import SUFFIXES, inspect_model
+from grader.tasks.spec import TaskSpec
 
 
 def grader_version() -> str:

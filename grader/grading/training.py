@@ -18,17 +18,18 @@ from pathlib import Path
 
 from grader import datasets
 from grader.atomic import replacing
-from grader.datasets import ProgressCallback, exported, locations
+from grader.datasets import ProgressCallback, exported
+from grader.datasets.hidden import hidden_folders
 from grader.errors import (
     DatasetMissingError,
     ModelNotFoundError,
     SubmissionError,
     SubmissionTimeout,
 )
-from grader.learner_files import copy_regular, kind_of
-from grader.sandbox import Limits, private_dir, run_script
-from grader.tasks import TaskSpec
-from grader.workspace import MODEL_NAMES, solution_dir
+from grader.sandbox.files import copy_regular, kind_of
+from grader.sandbox.process import Limits, private_dir, run_script
+from grader.tasks.spec import TaskSpec
+from grader.tasks.workspace import MODEL_NAMES, solution_dir
 
 MAX_SCRIPT_BYTES = 4 << 20
 """Largest solution.py copied into the sandbox."""
@@ -85,7 +86,7 @@ def run_solution(
             network=task.training_network,
             on_output=on_output,
             env={exported.ARRAYS_ENV: str(shared)},
-            hide=locations.hidden_folders(task),
+            hide=hidden_folders(task),
             read_only=(shared,),
         )
         if outcome.timed_out:

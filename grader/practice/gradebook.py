@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.clock import Elapsed, elapsed
 from grader.errors import GradebookError
+from grader.practice.clock import Elapsed, elapsed
+from grader.tasks.workspace import workspace_root
 
 FILENAME = "gradebook.sqlite"
 BUSY_TIMEOUT_S = 30.0
@@ -63,7 +64,6 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 def gradebook_path() -> Path:
     """``<workspace>/.grader/gradebook.sqlite``."""
-    from grader.workspace import workspace_root
 
     return workspace_root() / ".grader" / FILENAME
 

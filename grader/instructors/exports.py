@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.atomic import replacing
-from grader.results import Result
+from grader.result import Result
 
 if TYPE_CHECKING:
-    from grader.batch import Graded
-    from grader.tasks import TaskSpec
+    from grader.instructors.batch import Graded
+    from grader.tasks.spec import TaskSpec
 
 MAX_SCORE = 5
 CSV_FIELDS = (

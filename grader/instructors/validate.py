@@ -26,13 +26,17 @@ from grader.errors import (
     DatasetError,
     DatasetMissingError,
     GraderError,
+    ModelNotFoundError,
     SpecError,
     SubmissionError,
     UnknownTaskError,
 )
-from grader.inputs import GradingData
-from grader.results import Result
-from grader.tasks import TaskSpec, load_task, task_ids, tasks_dir
+from grader.grading.inputs import GradingData
+from grader.grading.pipeline import grade
+from grader.grading.training import run_solution
+from grader.result import Result
+from grader.sandbox.process import private_dir
+from grader.tasks.spec import TaskSpec, load_task, task_ids, tasks_dir
 
 MARGIN = 0.005
 """The reference must clear the pass mark by at least half a point."""
@@ -256,10 +260,6 @@ def _reference_check(spec: TaskSpec, data: GradingData, runs: int) -> Check:
 
 def _train_and_grade(spec: TaskSpec, script: Path, data: GradingData) -> Result:
     """Run ``script`` sandboxed exactly as ``grade TASK --train`` runs a solution, then grade."""
-    from grader.errors import ModelNotFoundError
-    from grader.grading import grade
-    from grader.sandbox import private_dir
-    from grader.training import run_solution
 
     if not script.is_file():
         raise ModelNotFoundError(f"no {script.name} in {spec.folder}")

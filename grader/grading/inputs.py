@@ -15,7 +15,7 @@ import numpy as np
 from grader import datasets
 from grader.datasets import ProgressCallback
 from grader.errors import DatasetError, SpecError
-from grader.tasks import ModelContract, TaskSpec
+from grader.tasks.spec import ModelContract, TaskSpec
 
 TRAIN_SAMPLE = 1000
 """Training images predicted alongside the held-out set to measure overfitting."""

@@ -1,0 +1,9 @@
+"""What an instructor runs: new tasks, validation, and grading a cohort.
+
+- :mod:`grader.instructors.scaffold`: ``grade new`` (templates in ``templates/``).
+- :mod:`grader.instructors.validate`: ``grade validate``: a task cannot ship broken.
+- :mod:`grader.instructors.submissions`: a messy submissions folder read into entries.
+- :mod:`grader.instructors.batch`: ``grade batch``: N at a time, resumable.
+- :mod:`grader.instructors.ray_backend`: the same grading as Ray tasks.
+- :mod:`grader.instructors.exports`: CSV, JSON, JUnit and Gradescope files.
+"""

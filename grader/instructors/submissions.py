@@ -1,0 +1,122 @@
+"""A submissions folder read into one entry per student, refusals included.
+
+A folder holds a folder per student with one model file inside (``alice/model.keras``),
+model files named by student (``bob.h5``), or both. Every entry that cannot be graded (an
+empty folder, two models, the same student twice, a file that is not a model, a pipe or
+device, a link outside the folder, an unreadable file, an unsafe name) becomes a
+:class:`Submission` carrying the one-line reason, before any file is read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.errors import WorkspaceError
+from grader.sandbox.files import kind_of, sha256_regular
+from grader.sandbox.static_check import SUFFIXES
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's entry in the submissions folder."""
+
+    student: str
+    """The student's name: the folder name, or the model file's stem."""
+    path: Path | None
+    """The model file to grade; None when the entry was refused before grading."""
+    problem: str | None = None
+    """Why the entry cannot be graded (one line), or None."""
+
+
+def discover(folder: Path, *, exclude: Iterable[Path] = ()) -> list[Submission]:
+    """The submissions in ``folder``, one per student, sorted by name; refusals included."""
+    if not folder.is_dir():
+        raise WorkspaceError(f"{folder} is not a folder of submissions")
+    root = folder.resolve()
+    skip = {p.resolve() for p in exclude}
+    found: dict[str, list[Submission]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.resolve() in skip:
+            continue
+        sub = _entry(entry, root)
+        if sub is not None:
+            found.setdefault(sub.student, []).append(sub)
+    if not found:
+        raise WorkspaceError(
+            f"No submissions in {folder}: expected a folder per student with model.keras "
+            "(or .h5) inside, or model files named by student"
+        )
+    return [_one(student, subs) for student, subs in sorted(found.items())]
+
+
+def _entry(entry: Path, root: Path) -> Submission | None:
+    kind = kind_of(entry)
+    is_dir = entry.is_dir()
+    student = entry.name if is_dir else entry.stem
+    if not _SAFE_NAME.fullmatch(student):
+        return Submission(student, None, f"refused: unsafe student name {entry.name!r}")
+    if kind == "a symbolic link":
+        if not entry.resolve().is_relative_to(root):
+            return Submission(student, None, f"refused: {entry.name} links outside {root}")
+        entry = entry.resolve()  # a link inside the folder: grade what it points at
+        kind = kind_of(entry)
+    if kind not in ("a regular file", "a directory"):
+        return Submission(student, None, f"{entry.name} is {kind}, not a model file; refused")
+    if not is_dir:
+        if entry.suffix.lower() not in SUFFIXES:
+            return Submission(student, None, f"{entry.name} is not a .keras or .h5 model file")
+        return _readable(Submission(student, entry))
+    models = sorted(
+        p for p in entry.iterdir() if p.suffix.lower() in SUFFIXES or _saved_model_dir(p)
+    )
+    if not models:
+        return Submission(student, None, f"no model file in {entry.name}/ (expected model.keras)")
+    if len(models) > 1:
+        names = ", ".join(p.name for p in models)
+        return Submission(
+            student, None, f"several model files in {entry.name}/ ({names}); keep one"
+        )
+    model = models[0]
+    inner = kind_of(model)
+    if inner == "a symbolic link":
+        if not model.resolve().is_relative_to(root):
+            return Submission(
+                student, None, f"refused: {entry.name}/{model.name} links outside {root}"
+            )
+        model = model.resolve()
+        inner = kind_of(model)
+    if inner not in ("a regular file", "a directory"):
+        return Submission(
+            student, None, f"{entry.name}/{model.name} is {inner}, not a model file; refused"
+        )
+    return _readable(Submission(student, model))
+
+
+def _saved_model_dir(path: Path) -> bool:
+    return path.is_dir() and (path / "saved_model.pb").is_file()
+
+
+def _readable(sub: Submission) -> Submission:
+    assert sub.path is not None
+    if sub.path.is_file() and not os.access(sub.path, os.R_OK):
+        return Submission(sub.student, None, f"cannot read {sub.path.name} (permission denied)")
+    return sub
+
+
+def _one(student: str, subs: list[Submission]) -> Submission:
+    if len(subs) == 1:
+        return subs[0]
+    names = ", ".join(str(s.path.name) if s.path else s.problem or "?" for s in subs)
+    return Submission(student, None, f"duplicate submissions for {student} ({names}); keep one")
+
+
+def model_sha256(path: Path, max_bytes: int) -> str | None:
+    """sha256 of a model file's bytes, or None when it is not a readable regular file within
+    ``max_bytes`` (never follows a link, never opens a pipe)."""
+    return sha256_regular(path, max_bytes=max_bytes)
