@@ -160,7 +160,6 @@ def list_tasks(
     from grader.practice import history
     from grader.report import catalogue as catalogue_views
     from grader.report import console
-    from grader.report import practice as practice_views
     from grader.tasks.spec import load_catalogue
 
     try:
@@ -169,7 +168,7 @@ def list_tasks(
     except GraderError as err:
         raise _fail(err) from None
     if as_json:
-        console.print_json(practice_views.catalogue_json(catalogue, status))
+        console.print_json(catalogue_views.catalogue_json(catalogue, status))
     else:
         catalogue_views.show_catalogue(catalogue, status)
 

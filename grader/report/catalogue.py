@@ -91,3 +91,21 @@ def show_started(task: TaskSpec, solution: Path, copied: bool) -> None:
         f"the model, then [bold]grade {task.id}[/bold]. "
         f"Time limit: {task.time_limit_minutes} minutes."
     )
+
+
+def catalogue_json(tasks: list[TaskSpec], status: dict[str, str]) -> str:
+    """``grade list --json``: one object per task."""
+    import json
+
+    rows = [
+        {
+            "id": t.id,
+            "title": t.title,
+            "category": t.category,
+            "threshold": t.grading.threshold,
+            "time_limit_minutes": t.time_limit_minutes,
+            "status": status.get(t.id, "not started"),
+        }
+        for t in tasks
+    ]
+    return json.dumps(rows)

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from grader.practice.exam import ExamReport
     from grader.practice.gradebook import Attempt, Clock, Session
     from grader.practice.history import TaskProgress
-    from grader.tasks.spec import TaskSpec
 
 from grader.practice.exam import PASS_MARK
 from grader.report.console import (
@@ -46,24 +45,6 @@ def _clock_dict(time: Elapsed) -> dict[str, object]:
         "over": time.over,
         "skewed": time.skewed,
     }
-
-
-def catalogue_json(tasks: list[TaskSpec], status: dict[str, str]) -> str:
-    """``grade list --json``: one object per task."""
-    import json
-
-    rows = [
-        {
-            "id": t.id,
-            "title": t.title,
-            "category": t.category,
-            "threshold": t.grading.threshold,
-            "time_limit_minutes": t.time_limit_minutes,
-            "status": status.get(t.id, "not started"),
-        }
-        for t in tasks
-    ]
-    return json.dumps(rows)
 
 
 def show_clock_started(clock: Clock, started: bool) -> None:

@@ -165,10 +165,11 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def needed() -> tuple[Path, ...]:
-    """What every child runs from: the Python installation, the venv, this package."""
-    return tuple(
-        dict.fromkeys(p.resolve() for p in (Path(sys.prefix), Path(sys.base_prefix), PACKAGE))
-    )
+    """What every child runs from: the Python installation, the venv (and any site-packages
+    folder a ``.pth`` file adds), this package. Never the current folder or a test root."""
+    sites = [Path(p) for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    roots = (Path(sys.prefix), Path(sys.base_prefix), *sites, PACKAGE)
+    return tuple(dict.fromkeys(p.resolve() for p in roots if p.is_dir()))
 
 
 def _maskable(folder: Path, root: Path) -> bool:
