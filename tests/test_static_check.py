@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from grader.errors import InvalidModelError, ModelNotFoundError
-from grader.sandbox.static_check import ModelSummary, inspect_model
+from grader.sandbox.static_check import LayerInfo, ModelSummary, inspect_model
 
 # Dense(3) on 4 inputs: a (4, 3) kernel and a (3,) bias.
 DENSE_WEIGHTS = {"layers/dense/vars/0": (4, 3), "layers/dense/vars/1": (3,)}
@@ -120,7 +120,13 @@ def test_hand_made_keras_sequential_is_accepted_and_summarised(tmp_path: Path) -
         n_params=DENSE_PARAMS,
         last_activation="softmax",
         has_rescaling=True,
+        output_units=3,
+        layers=(
+            LayerInfo("Rescaling", "rescaling", trainable=True),
+            LayerInfo("Dense", "dense", trainable=True),
+        ),
     )
+    assert summary.config == config  # kept for the task's checks.py, not compared
 
 
 def test_hand_made_h5_sequential_is_accepted_and_summarised(tmp_path: Path) -> None:
@@ -150,6 +156,83 @@ def test_top_level_compile_config_with_custom_loss_is_ignored(tmp_path: Path) ->
     loss = {"module": None, "class_name": "function", "config": "my_loss", "registered_name": None}
     config = sequential(dense(), compile_config={"loss": loss, "optimizer": "adam"})
     assert inspect(write_keras(tmp_path / "model.keras", config)).n_params == DENSE_PARAMS
+
+
+def functional(name: str, *layers: dict[str, Any], trainable: bool = True) -> dict[str, Any]:
+    """A nested Functional model, as Keras 3 saves an application used as one layer."""
+    inp = obj("InputLayer", batch_shape=[None, 4], dtype="float32", name=f"{name}_input")
+    return {
+        **obj(
+            "Functional",
+            module="keras.src.models.functional",
+            name=name,
+            trainable=trainable,
+            layers=[inp, *layers],
+            input_layers=[f"{name}_input", 0, 0],
+            output_layers=[str(layers[-1]["config"]["name"]), 0, 0],
+        ),
+        "registered_name": "Functional",
+    }
+
+
+def test_output_units_are_read_past_activation_dropout_and_normalization(tmp_path: Path) -> None:
+    config = sequential(
+        dense(activation=None),
+        obj("BatchNormalization", name="bn"),
+        obj("Activation", name="act", activation="softmax"),
+        obj("Dropout", name="drop", rate=0.1),
+    )
+    summary = inspect(write_keras(tmp_path / "model.keras", config))
+    assert (summary.output_units, summary.last_activation) == (3, "softmax")
+
+
+def test_output_units_are_unknown_when_no_layer_declares_them(tmp_path: Path) -> None:
+    config = sequential(dense(), obj("Flatten", name="flatten"))
+    assert inspect(write_keras(tmp_path / "model.keras", config)).output_units is None
+
+
+def test_output_units_come_from_a_final_nested_model(tmp_path: Path) -> None:
+    config = sequential(functional("head", dense(name="inner", activation="sigmoid")))
+    summary = inspect(write_keras(tmp_path / "model.keras", config))
+    assert (summary.output_units, summary.last_activation) == (3, "sigmoid")
+
+
+@pytest.mark.parametrize("write", [write_keras, write_h5])
+def test_layers_of_a_frozen_nested_model_are_not_trainable(tmp_path: Path, write: Any) -> None:
+    base = functional(
+        "mobilenetv2_1.00_160",
+        obj("Conv2D", name="Conv1", trainable=True),
+        obj("BatchNormalization", name="bn_Conv1", trainable=False),
+        trainable=False,
+    )
+    config = sequential(base, obj("Conv2D", name="mine", trainable=False), dense())
+    suffix = ".keras" if write is write_keras else ".h5"
+    summary = inspect(write(tmp_path / f"model{suffix}", config))
+    assert [(i.name, i.trainable, i.within) for i in summary.layers] == [
+        ("mobilenetv2_1.00_160", False, ()),
+        ("Conv1", False, ("mobilenetv2_1.00_160",)),  # frozen by the model around it
+        ("bn_Conv1", False, ("mobilenetv2_1.00_160",)),
+        ("mine", False, ()),
+        ("dense", True, ()),
+    ]
+
+
+def test_a_trainable_nested_model_keeps_its_layers_own_flags(tmp_path: Path) -> None:
+    base = functional(
+        "base",
+        obj("Conv2D", name="low", trainable=False),
+        obj("Conv2D", name="top", trainable=True),
+    )
+    summary = inspect(write_keras(tmp_path / "model.keras", sequential(base, dense())))
+    flags = {i.name: i.trainable for i in summary.layers}
+    assert (flags["low"], flags["top"], flags["base"]) == (False, True, True)
+
+
+def test_a_whole_model_saved_frozen_has_no_trainable_layer(tmp_path: Path) -> None:
+    config = sequential(dense())
+    config["config"]["trainable"] = False
+    summary = inspect(write_keras(tmp_path / "model.keras", config))
+    assert [i.trainable for i in summary.layers] == [False]
 
 
 # --- refused configs ----------------------------------------------------------------------

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -94,6 +94,28 @@ _CODE_STRINGS = _names("__lambda__ __python_function__")
 _LOOKUPS = _names("StringLookup IntegerLookup TextVectorization")
 
 
+_PASS_THROUGH = _names(
+    """Activation ReLU LeakyReLU PReLU ELU Softmax Dropout AlphaDropout GaussianNoise
+    GaussianDropout SpatialDropout1D SpatialDropout2D SpatialDropout3D ActivityRegularization
+    BatchNormalization LayerNormalization UnitNormalization GroupNormalization Identity"""
+)
+"""Layers that keep their input's last axis: the output's unit count lies before them."""
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One layer of the config tree (InputLayer left out), as the saved file declares it."""
+
+    class_name: str
+    """Keras class, e.g. ``"Conv2D"``; a nested model is ``"Functional"``/``"Sequential"``."""
+    name: str
+    """The layer's name in the config, e.g. ``"block_16_project"``."""
+    trainable: bool
+    """False when the layer, or any model around it, is saved with ``trainable: false``."""
+    within: tuple[str, ...] = ()
+    """Names of the nested models around it, outermost first; ``()`` at the top level."""
+
+
 @dataclass(frozen=True)
 class ModelSummary:
     """What static inspection learned about an accepted model file."""
@@ -108,6 +130,12 @@ class ModelSummary:
     """Activation at the output end of the top-level model ("softmax", ...), None if unknown."""
     has_rescaling: bool
     """A Rescaling or Normalization layer is present."""
+    output_units: int | None = None
+    """Units of the top-level output layer (``Dense(3)`` -> 3), None if not declared."""
+    layers: tuple[LayerInfo, ...] = ()
+    """Every layer of the config tree, nested models' layers included, in walk order."""
+    config: Any = field(default=None, repr=False, compare=False)
+    """The parsed config itself (plain JSON data), for the task's own checks."""
 
 
 def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSummary:
@@ -156,6 +184,9 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
         n_params=n_params,
         last_activation=_last_activation(config),
         has_rescaling=not {"Rescaling", "Normalization"}.isdisjoint(walker.class_names),
+        output_units=_output_units(config),
+        layers=tuple(_layer_infos(config)),
+        config=config,
     )
 
 
@@ -377,8 +408,8 @@ class _Walker:
         raise self.refuse(where, f"{_q(value)} is not a built-in Keras activation")
 
 
-def _last_activation(config: Any) -> str | None:
-    """Activation at the output end of a model config, recursing into a final nested model."""
+def _to_output(config: Any) -> list[dict[str, Any]] | None:
+    """A model config's layers up to its (single) output layer; None if it has no layer list."""
     inner = config.get("config") if isinstance(config, dict) else None
     layers = inner.get("layers") if isinstance(inner, dict) else None
     if not isinstance(inner, dict) or not isinstance(layers, list):
@@ -390,6 +421,14 @@ def _last_activation(config: Any) -> str | None:
         outputs = outputs[0]  # [["dense", 0, 0]] as well as ["dense", 0, 0]
     if isinstance(outputs, list) and outputs and outputs[0] in names:
         layers = layers[: names.index(outputs[0]) + 1]
+    return layers
+
+
+def _last_activation(config: Any) -> str | None:
+    """Activation at the output end of a model config, recursing into a final nested model."""
+    layers = _to_output(config)
+    if layers is None:
+        return None
     for layer in reversed(layers):
         cls, cfg = layer.get("class_name"), layer.get("config")
         if cls == "Softmax":
@@ -411,3 +450,44 @@ def _last_activation(config: Any) -> str | None:
 def _layer_name(layer: dict[str, Any]) -> object:
     cfg = layer.get("config")
     return cfg.get("name") if isinstance(cfg, dict) else layer.get("name")
+
+
+def _output_units(config: Any, depth: int = 0) -> int | None:
+    """``units`` of the layer that sets the output's last axis, looking past activations,
+    dropout and normalization and into a final nested model; None when no layer declares it."""
+    layers = _to_output(config)
+    if layers is None or depth > _MAX_DEPTH:
+        return None
+    for layer in reversed(layers):
+        cls, cfg = layer.get("class_name"), layer.get("config")
+        if cls in _MODELS:
+            return _output_units(layer, depth + 1)
+        units = cfg.get("units") if isinstance(cfg, dict) else None
+        if isinstance(units, int) and not isinstance(units, bool):
+            return units
+        if cls not in _PASS_THROUGH:
+            return None
+    return None
+
+
+def _layer_infos(
+    config: Any, within: tuple[str, ...] = (), trainable: bool = True
+) -> list[LayerInfo]:
+    """Every layer of a model config, depth first; nested models are entered."""
+    inner = config.get("config") if isinstance(config, dict) else None
+    layers = inner.get("layers") if isinstance(inner, dict) else None
+    if not isinstance(inner, dict) or not isinstance(layers, list) or len(within) > _MAX_DEPTH:
+        return []
+    trainable = trainable and inner.get("trainable") is not False  # a model saved frozen
+    found: list[LayerInfo] = []
+    for layer in layers:
+        cls = layer.get("class_name") if isinstance(layer, dict) else None
+        if not isinstance(cls, str) or cls == "InputLayer":
+            continue
+        cfg = layer.get("config")
+        on = trainable and not (isinstance(cfg, dict) and cfg.get("trainable") is False)
+        name = str(_layer_name(layer) or "")
+        found.append(LayerInfo(cls, name, on, within))
+        if cls in _MODELS:
+            found.extend(_layer_infos(layer, (*within, name), on))
+    return found
