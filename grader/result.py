@@ -43,6 +43,31 @@ class Confusion:
     """How many held-out images made this mistake."""
 
 
+RUBRIC_EFFECTS: dict[str, str] = {
+    "cap": "caps the score",
+    "fail": "fails the task",
+    "warn": "warning only",
+}
+"""Each ``[rubric] on_unmet`` value, as the reports word it next to an unmet line."""
+
+
+@dataclass(frozen=True)
+class RubricLine:
+    """One requirement of the task's rubric, judged on the model file: met or not, and why."""
+
+    name: str
+    """What is required, e.g. ``"MobileNetV2 base"`` or ``"checks.py: test_head_is_small"``."""
+    met: bool
+    """Whether the model meets it."""
+    reason: str
+    """One line a candidate can act on: what was found, and what to do when not met."""
+    effect: str
+    """What an unmet line does to the grade: ``cap``, ``fail`` or ``warn`` (the task's
+    ``[rubric] on_unmet``)."""
+    source: str = "task.toml"
+    """Where the requirement is written: ``task.toml`` (``[rubric]``) or ``checks.py``."""
+
+
 @dataclass(frozen=True)
 class Result:
     """One grading of one model against one task."""
@@ -100,8 +125,15 @@ class Result:
     """Graded after the task's (or exam session's) time limit: recorded and flagged, not refused."""
     versions: dict[str, str] = field(default_factory=dict)
     """grader, tensorflow, keras, python (the last three as seen by the sandboxed child)."""
+    rubric: list[RubricLine] = field(default_factory=list)
+    """Every line of the task's rubric (task.toml ``[rubric]``, then checks.py), when scored."""
     schema: int = SCHEMA
     """Version of this record's layout."""
+
+    @property
+    def rubric_unmet(self) -> list[RubricLine]:
+        """The rubric lines the model does not meet."""
+        return [line for line in self.rubric if not line.met]
 
     @property
     def passed(self) -> bool:
@@ -130,4 +162,5 @@ class Result:
             raise ValueError(f"unsupported result schema {data.get('schema')!r}")
         data["per_class"] = [ClassScore(**c) for c in data.get("per_class", [])]
         data["top_confusions"] = [Confusion(**c) for c in data.get("top_confusions", [])]
+        data["rubric"] = [RubricLine(**line) for line in data.get("rubric", [])]
         return cls(**data)

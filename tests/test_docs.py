@@ -4,7 +4,8 @@ docs/task-format.md, and every Result field is in docs/results-schema.md.
 Convention (both docs): a documented name is the first cell of a Markdown table row,
 in backticks, inside the doc's ``## Keys`` / ``## Fields`` section. Spec keys are dotted
 (``model.max_params``; top-level keys bare: ``id``, ``dataset``); ClassScore and Confusion
-fields are written ``per_class[].label`` and ``top_confusions[].true``.
+fields are written ``per_class[].label`` and ``top_confusions[].true`` (RubricLine's
+``rubric[].name``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import ClassScore, Confusion, Result, TaskSpec
+from grader.result import RubricLine
 from grader.tasks.spec import _Reader  # the spec parser's reader: every key it reads goes via _get
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +102,7 @@ def result_names() -> set[str]:
     names = {f.name for f in dataclasses.fields(Result)}
     names |= {f"per_class[].{f.name}" for f in dataclasses.fields(ClassScore)}
     names |= {f"top_confusions[].{f.name}" for f in dataclasses.fields(Confusion)}
+    names |= {f"rubric[].{f.name}" for f in dataclasses.fields(RubricLine)}
     return names
 
 

@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from grader.result import SCHEMA, ClassScore, Confusion, Result
+from grader.result import SCHEMA, ClassScore, Confusion, Result, RubricLine
 
 SCHEMA_1_FIELDS = [
     "schema", "task", "status", "message", "task_version", "metric", "value", "threshold",
     "margin", "score", "per_class", "confusion", "top_confusions", "n_heldout",
     "heldout_sha256", "model_path", "model_sha256", "model_format", "elapsed_s", "time_used_s",
     "time_limit_s", "notes", "hints", "train_value", "train_mistakes", "late", "versions",
+    "rubric",
 ]  # fmt: skip
 """Every field of a schema-1 record, in the order to_json writes them. Adding, dropping or
 renaming a field changes what the gradebook, batch exports and --json readers get: bump SCHEMA
@@ -32,6 +33,7 @@ def sample() -> Result:
         confusion=[[9, 1], [0, 10]],
         top_confusions=[Confusion(true="T-shirt/top", predicted="Shirt", count=1)],
         versions={"grader": "0.1.0"},
+        rubric=[RubricLine("Rescaling layer", False, "no Rescaling layer found", "cap")],
     )
 
 
@@ -48,6 +50,26 @@ def test_json_carries_every_schema_1_field() -> None:
 def test_round_trip() -> None:
     result = sample()
     assert Result.from_dict(json.loads(result.to_json())) == result
+    assert isinstance(Result.from_dict(result.to_dict()).rubric[0], RubricLine)
+
+
+def test_rubric_lines_are_written_with_every_field() -> None:
+    data = json.loads(sample().to_json())
+    assert data["rubric"] == [
+        {
+            "name": "Rescaling layer",
+            "met": False,
+            "reason": "no Rescaling layer found",
+            "effect": "cap",
+            "source": "task.toml",
+        }
+    ]
+
+
+def test_a_record_written_before_rubrics_existed_still_reads() -> None:
+    data = sample().to_dict()
+    del data["rubric"]
+    assert Result.from_dict(data).rubric == []
 
 
 @pytest.mark.parametrize(
