@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TASK_FORMAT = ROOT / "docs" / "task-format.md"
 RESULTS_SCHEMA = ROOT / "docs" / "results-schema.md"
 
-# Every optional key present: [training] and the instructor held-out folder. Parsing never
-# reads heldout_dir, so it need not exist.
+# Every optional key present: [training], [rubric] and the instructor held-out folder.
+# Parsing never reads heldout_dir, so it need not exist.
 MAXIMAL = """\
 id = "docs01"
 title = "Every key"
@@ -53,6 +53,16 @@ score_tiers = [0.6, 0.75, 0.85, 0.9, 0.95]
 
 [training]
 network = true
+
+[rubric]
+on_unmet = "cap"
+cap_score = 3
+require_layers = ["Rescaling"]
+require_any = [["RandomFlip", "RandomRotation"]]
+base_model = "MobileNetV2"
+base_frozen = true
+output = "softmax:4"
+max_params = 500_000
 """.format(sha="ab" * 32)
 
 
@@ -84,6 +94,7 @@ def spec_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
     maximal = specs[-1]
     # The fixture must reach the optional branches, or their keys go unchecked.
     assert maximal.training_network and maximal.dataset.heldout_dir == "no-such-folder"
+    assert maximal.rubric.requirements == 6 and maximal.rubric.cap_score == 3
     return seen
 
 

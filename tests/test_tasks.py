@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError, UnknownTaskError
-from grader.tasks.spec import TaskSpec, load_catalogue, load_task, task_ids
+from grader.tasks.spec import RubricSpec, TaskSpec, load_catalogue, load_task, task_ids
 
 REPO_TASKS = Path(__file__).resolve().parents[1] / "tasks"
 
@@ -125,3 +125,101 @@ def test_unknown_task_without_close_match_points_to_list(tmp_path: Path) -> None
 def test_task_id_cannot_escape_the_catalogue(tmp_path: Path, evil: str) -> None:
     with pytest.raises(UnknownTaskError):
         load_task(evil, tmp_path)
+
+
+# --- [rubric] and checks.py ---------------------------------------------------------------
+
+RUBRIC = """
+[rubric]
+on_unmet = "cap"
+cap_score = 3
+require_layers = ["Rescaling"]
+require_any = [["RandomFlip", "RandomRotation"]]
+base_model = "MobileNetV2"
+base_frozen = true
+output = ["sigmoid:1", "linear:1"]
+max_params = 50_000
+"""
+
+
+def test_rubric_is_read_into_typed_requirements(tmp_path: Path) -> None:
+    spec = TaskSpec.from_toml(write_task(tmp_path, VALID + RUBRIC))
+    r = spec.rubric
+    assert (r.on_unmet, r.cap_score, r.base_model, r.base_frozen) == ("cap", 3, "MobileNetV2", True)
+    assert r.require_layers == ("Rescaling",)
+    assert r.require_any == (("RandomFlip", "RandomRotation"),)
+    assert r.output == (("sigmoid", 1), ("linear", 1))
+    assert r.max_params == 50_000
+    assert r.requirements == 6
+    assert spec.checks is None
+
+
+def test_without_a_rubric_table_nothing_is_required_and_checks_only_warn(tmp_path: Path) -> None:
+    spec = TaskSpec.from_toml(write_task(tmp_path, VALID))
+    assert spec.rubric == RubricSpec() and spec.rubric.on_unmet == "warn"
+    assert spec.rubric.requirements == 0
+
+
+def test_a_single_output_string_is_one_accepted_head(tmp_path: Path) -> None:
+    text = VALID + '\n[rubric]\non_unmet = "fail"\noutput = "softmax:10"\n'
+    assert TaskSpec.from_toml(write_task(tmp_path, text)).rubric.output == (("softmax", 10),)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "reason"),
+    [
+        ('on_unmet = "cap"', 'on_unmet = "ignore"', "rubric.on_unmet", "one of cap, fail, warn"),
+        ("cap_score = 3\n", "", "rubric.cap_score", "missing"),
+        ("cap_score = 3", "cap_score = 5", "rubric.cap_score", "at most 4"),
+        ('on_unmet = "cap"', 'on_unmet = "warn"', "rubric.cap_score", 'only applies with'),
+        ('["Rescaling"]', '"Rescaling"', "rubric.require_layers", "list of layer class names"),
+        ('["Rescaling"]', '["rescaling"]', "rubric.require_layers", "list of layer class names"),
+        ('["Rescaling"]', "[]", "rubric.require_layers", "list of layer class names"),
+        ('[["RandomFlip", "RandomRotation"]]', '["RandomFlip"]', "rubric.require_any", "lists"),
+        ('[["RandomFlip", "RandomRotation"]]', "[[]]", "rubric.require_any", "class names"),
+        ('base_model = "MobileNetV2"\n', "", "rubric.base_frozen", "needs base_model"),
+        ('["sigmoid:1", "linear:1"]', '"sigmoid"', "rubric.output", "activation:units"),
+        ('["sigmoid:1", "linear:1"]', '"sigmoid:0"', "rubric.output", "activation:units"),
+        ('["sigmoid:1", "linear:1"]', "[]", "rubric.output", "string or a list"),
+        ("max_params = 50_000", "max_params = 0", "rubric.max_params", "at least 1"),
+        ("max_params = 50_000", "max_param = 50_000", "rubric.max_param", "unknown key"),
+    ],
+)
+def test_broken_rubric_names_file_and_key(
+    tmp_path: Path, old: str, new: str, key: str, reason: str
+) -> None:
+    assert old in RUBRIC
+    path = write_task(tmp_path, VALID + RUBRIC.replace(old, new, 1))
+    with pytest.raises(SpecError) as caught:
+        TaskSpec.from_toml(path)
+    assert caught.value.key == key
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_rubric_with_no_requirement_needs_a_checks_py(tmp_path: Path) -> None:
+    path = write_task(tmp_path, VALID + '\n[rubric]\non_unmet = "warn"\n')
+    with pytest.raises(SpecError, match="no requirement") as caught:
+        TaskSpec.from_toml(path)
+    assert caught.value.key == "rubric"
+    (path.parent / "checks.py").write_text("def test_x(summary):\n    assert summary\n")
+    spec = TaskSpec.from_toml(path)
+    assert spec.rubric.requirements == 0 and spec.checks is not None
+
+
+def test_checks_py_is_read_with_the_task(tmp_path: Path) -> None:
+    path = write_task(tmp_path, VALID)
+    source = "def test_x(summary):\n    assert summary['n_params'] < 10\n"
+    (path.parent / "checks.py").write_text(source)
+    spec = TaskSpec.from_toml(path)
+    assert spec.checks == source and spec.checks_path == path.parent / "checks.py"
+
+
+def test_a_checks_py_that_is_a_link_is_refused(tmp_path: Path) -> None:
+    """A link could point into a learner's solutions/: only the task's own file runs."""
+    path = write_task(tmp_path, VALID)
+    elsewhere = tmp_path / "solutions" / "demo01" / "checks.py"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_text("def test_x():\n    pass\n")
+    (path.parent / "checks.py").symlink_to(elsewhere)
+    with pytest.raises(SpecError, match="regular file"):
+        TaskSpec.from_toml(path)

@@ -9,16 +9,24 @@ from __future__ import annotations
 import difflib
 import itertools
 import os
+import re
+import stat
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from grader.errors import SpecError, UnknownTaskError
 from grader.tasks.workspace import workspace_root
 
 INPUT_SCALES = ("0-1", "0-255")
 METRICS = ("accuracy",)
+ON_UNMET = ("cap", "fail", "warn")
+"""What an unmet rubric line does to a scored result (docs/task-format.md, ``[rubric]``)."""
+CHECKS_FILE = "checks.py"
+"""The instructor's pytest checks, in the task folder: ``tasks/<id>/checks.py``."""
+_OUTPUT = re.compile(r"([a-z][a-z0-9_]*):([1-9][0-9]*)")
+_LAYER_CLASS = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,41 @@ class GradingSpec:
 
 
 @dataclass(frozen=True)
+class RubricSpec:
+    """``[rubric]``: what the model must be, read from the file statically, and what an unmet
+    requirement does. Without the table: no requirement, and a ``checks.py`` only warns."""
+
+    on_unmet: str = "warn"
+    """``"cap"`` (score at most ``cap_score``), ``"fail"`` (status fail) or ``"warn"``."""
+    cap_score: int | None = None
+    """With ``on_unmet = "cap"``: the highest score a model missing a requirement gets."""
+    require_layers: tuple[str, ...] = ()
+    """Layer classes that must each appear somewhere in the model, e.g. ``("Rescaling",)``."""
+    require_any: tuple[tuple[str, ...], ...] = ()
+    """Groups of layer classes; at least one class of each group must appear."""
+    base_model: str | None = None
+    """A pretrained application the model must be built on, e.g. ``"MobileNetV2"``."""
+    base_frozen: bool = False
+    """The base must be frozen: at least half of its layers saved non-trainable."""
+    output: tuple[tuple[str, int], ...] = ()
+    """Accepted output heads as (activation, units); any one of them meets the line."""
+    max_params: int | None = None
+    """A parameter budget stricter than ``model.max_params`` (which refuses outright)."""
+
+    @property
+    def requirements(self) -> int:
+        """How many declarative lines this rubric yields (checks.py's tests not counted)."""
+        return (
+            len(self.require_layers)
+            + len(self.require_any)
+            + (self.base_model is not None)
+            + self.base_frozen
+            + bool(self.output)
+            + (self.max_params is not None)
+        )
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """One task of the catalogue, as read from its ``task.toml``."""
 
@@ -88,6 +131,15 @@ class TaskSpec:
     """The task folder (prompt.md, starter.py, reference.py live here)."""
     training_network: bool = False
     """``[training] network = true``: solution.py may download (e.g. pretrained weights)."""
+    rubric: RubricSpec = RubricSpec()
+    """``[rubric]``: structural requirements and their effect (no requirement when absent)."""
+    checks: str | None = None
+    """The text of the task's ``checks.py`` (pytest tests), read once when the task loads."""
+
+    @property
+    def checks_path(self) -> Path:
+        """Where the instructor's checks live; whether the file exists is ``checks``."""
+        return self.folder / CHECKS_FILE
 
     @property
     def prompt_path(self) -> Path:
@@ -129,11 +181,78 @@ def _build(path: Path, raw: dict[str, Any]) -> TaskSpec:
         grading=_grading(r.table("grading")),
         folder=path.parent,
         training_network=_training_network(r),
+        checks=_checks(path.parent),
     )
+    rubric = _rubric(r, path, has_checks=spec.checks is not None)
     r.done()
     if spec.id != path.parent.name:
         raise SpecError(path, "id", f"'{spec.id}' must equal the folder name '{path.parent.name}'")
+    return replace(spec, rubric=rubric)
+
+
+def _checks(folder: Path) -> str | None:
+    """The text of ``folder/checks.py``; a link is refused, so the file is the task's own."""
+    path = folder / CHECKS_FILE
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise SpecError(path, None, f"cannot read it ({err.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise SpecError(path, None, "must be a regular file in the task folder, not a link")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(path, None, f"cannot read it ({err})") from None
+
+
+def _rubric(top: _Reader, path: Path, *, has_checks: bool) -> RubricSpec:
+    if "rubric" not in top.data:
+        return RubricSpec()
+    r = top.table("rubric")
+    on_unmet = r.choice("on_unmet", ON_UNMET)
+    cap_score = None
+    if on_unmet == "cap":
+        cap_score = r.integer("cap_score", low=0, high=4)
+    elif "cap_score" in r.data:
+        r.fail("cap_score", f'only applies with on_unmet = "cap" (this task has "{on_unmet}")')
+    require_layers = tuple(r.layer_names("require_layers")) if "require_layers" in r.data else ()
+    require_any: tuple[tuple[str, ...], ...] = ()
+    if "require_any" in r.data:
+        groups = r.string_groups("require_any")
+        require_any = tuple(tuple(group) for group in groups)
+    base_model = r.string("base_model") if "base_model" in r.data else None
+    base_frozen = r.boolean("base_frozen") if "base_frozen" in r.data else False
+    if base_frozen and base_model is None:
+        r.fail("base_frozen", "needs base_model (which base must be frozen?)")
+    output: tuple[tuple[str, int], ...] = ()
+    if "output" in r.data:
+        output = tuple(_output(r, text) for text in r.strings("output"))
+    max_params = r.integer("max_params", low=1) if "max_params" in r.data else None
+    spec = RubricSpec(
+        on_unmet=on_unmet,
+        cap_score=cap_score,
+        require_layers=require_layers,
+        require_any=require_any,
+        base_model=base_model,
+        base_frozen=base_frozen,
+        output=output,
+        max_params=max_params,
+    )
+    r.done()
+    if not spec.requirements and not has_checks:
+        raise SpecError(
+            path, "rubric", f"declares no requirement and the task has no {CHECKS_FILE}"
+        )
     return spec
+
+
+def _output(r: _Reader, text: str) -> tuple[str, int]:
+    match = _OUTPUT.fullmatch(text)
+    if match is None:
+        r.fail("output", f'must be "activation:units" such as "sigmoid:1", got {text!r}')
+    return match[1], int(match[2])
 
 
 def _dataset(r: _Reader) -> DatasetSpec:
@@ -195,7 +314,7 @@ class _Reader:
         self.path, self.data, self.prefix = path, table, prefix
         self.seen: set[str] = set()
 
-    def fail(self, key: str, reason: str) -> None:
+    def fail(self, key: str, reason: str) -> NoReturn:
         raise SpecError(self.path, self.prefix + key, reason)
 
     def _get(self, key: str) -> Any:
@@ -251,6 +370,41 @@ class _Reader:
         ):
             self.fail(key, f"must be a list of numbers, got {value!r}")
         return [float(v) for v in value]
+
+    def strings(self, key: str) -> list[str]:
+        """A non-empty string, or a non-empty list of them."""
+        value = self._get(key)
+        items = [value] if isinstance(value, str) else value
+        if (
+            not isinstance(items, list)
+            or not items
+            or not all(isinstance(v, str) and v.strip() for v in items)
+        ):
+            self.fail(key, f"must be a string or a list of strings, got {value!r}")
+        return [str(v) for v in items]
+
+    def layer_names(self, key: str, value: object = None) -> list[str]:
+        """A non-empty list of Keras layer class names (``"Rescaling"``)."""
+        value = self._get(key) if value is None else value
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and _LAYER_CLASS.fullmatch(v) for v in value)
+        ):
+            self.fail(
+                key, f'must be a list of layer class names such as ["Rescaling"], got {value!r}'
+            )
+        return [str(v) for v in value]
+
+    def string_groups(self, key: str) -> list[list[str]]:
+        """A non-empty list of non-empty lists of layer class names."""
+        value = self._get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(g, list) for g in value):
+            self.fail(
+                key,
+                f'must be a list of lists such as [["RandomFlip", "RandomZoom"]], got {value!r}',
+            )
+        return [self.layer_names(key, group) for group in value]
 
     def table(self, key: str) -> _Reader:
         value = self._get(key)
