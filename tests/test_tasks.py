@@ -171,7 +171,7 @@ def test_a_single_output_string_is_one_accepted_head(tmp_path: Path) -> None:
         ('on_unmet = "cap"', 'on_unmet = "ignore"', "rubric.on_unmet", "one of cap, fail, warn"),
         ("cap_score = 3\n", "", "rubric.cap_score", "missing"),
         ("cap_score = 3", "cap_score = 5", "rubric.cap_score", "at most 4"),
-        ('on_unmet = "cap"', 'on_unmet = "warn"', "rubric.cap_score", 'only applies with'),
+        ('on_unmet = "cap"', 'on_unmet = "warn"', "rubric.cap_score", "only applies with"),
         ('["Rescaling"]', '"Rescaling"', "rubric.require_layers", "list of layer class names"),
         ('["Rescaling"]', '["rescaling"]', "rubric.require_layers", "list of layer class names"),
         ('["Rescaling"]', "[]", "rubric.require_layers", "list of layer class names"),

@@ -7,6 +7,7 @@ load + predict -> interpret outputs -> score.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from importlib import metadata
@@ -15,15 +16,15 @@ from pathlib import Path
 from grader.datasets import ProgressCallback
 from grader.datasets.hidden import hidden_folders
 from grader.errors import InvalidModelError, ModelNotFoundError, SubmissionError
-from grader.grading import feedback
+from grader.grading import feedback, rubric
 from grader.grading.inputs import GradingData
 from grader.grading.scoring import compute_metrics, predicted_labels, score_for
 from grader.result import Result, Status
 from grader.sandbox.confine import isolation
 from grader.sandbox.files import copy_regular, kind_of, refusal
 from grader.sandbox.process import Limits, predict, private_dir
-from grader.sandbox.static_check import SUFFIXES, inspect_model
-from grader.tasks.spec import TaskSpec
+from grader.sandbox.static_check import SUFFIXES, ModelSummary, inspect_model
+from grader.tasks.spec import CHECKS_FILE, TaskSpec
 
 
 def grader_version() -> str:
@@ -56,6 +57,7 @@ def grade(
     """
     started = time.perf_counter()
     base = _Record(task, model_path)
+    base.extra_notes += _stray_checks(task, model_path)
     kind = kind_of(model_path)  # never follows a link, never opens the path
     if kind is None:
         raise ModelNotFoundError(
@@ -105,7 +107,7 @@ def grade(
         f"{metrics.accuracy:.2%} {'reaches' if passed else 'is below'} the "
         f"{threshold:.0%} pass mark ({margin * 100:+.2f} points)"
     )
-    return replace(
+    scored = replace(
         base.finish("pass" if passed else "fail", verdict, started),
         value=metrics.accuracy,
         margin=margin,
@@ -122,6 +124,29 @@ def grade(
         confusion=metrics.confusion,
         top_confusions=metrics.top_confusions,
     )
+    judged = judge(task, summary, scored)
+    return replace(judged, elapsed_s=round(time.perf_counter() - started, 3))
+
+
+def judge(task: TaskSpec, summary: ModelSummary, scored: Result) -> Result:
+    """``scored`` with the task's rubric lines (task.toml, then checks.py) and their effect."""
+    lines = rubric.evaluate(task.rubric, summary)
+    if task.checks is not None:
+        from grader.grading import checks  # only tasks with a checks.py pay for pytest
+
+        lines += checks.run_checks(task, checks.fixtures(task, summary, scored))
+    return rubric.apply(task, scored, lines)
+
+
+def _stray_checks(task: TaskSpec, model_path: Path) -> list[str]:
+    """A note for a checks.py beside the model (a learner's file): it is never imported."""
+    stray = model_path.parent / CHECKS_FILE
+    if not os.path.lexists(stray) or stray.resolve() == task.checks_path.resolve():
+        return []
+    return [
+        f"{stray} was refused and never imported: checks belong to the task "
+        f"({task.checks_path}), not to a solution"
+    ]
 
 
 def inspect_or_reason(model_path: Path, task: TaskSpec) -> str:
@@ -146,13 +171,14 @@ class _Record:
         self.model_sha256: str | None = None
         self.model_format: str | None = None
         self.versions = {"grader": grader_version()}
+        self.extra_notes: list[str] = []
 
     def refused(self, reason: str, started: float) -> Result:
         return self.finish("invalid", f"invalid model: {reason}", started)
 
     def finish(self, status: Status, message: str, started: float) -> Result:
         """The Result with every common field; a scored one adds its scores with replace()."""
-        notes = [n for n in (isolation().note,) if n]
+        notes = [n for n in (isolation().note, *self.extra_notes) if n]
         return Result(
             task=self.task.id,
             task_version=self.task.version,
