@@ -97,6 +97,34 @@ def test_grade_failing_model_shows_fail_table(workspace: Path, pixel_model: Mode
     assert "zero → one (25)" in result.stdout
 
 
+def test_terminal_report_lists_the_rubric_with_each_unmet_lines_effect() -> None:
+    from grader.report.console import out
+    from grader.report.verdict import show_result
+    from grader.result import Result, RubricLine
+
+    result = Result(
+        task="task06",
+        status="fail",
+        message="95.00% reaches the 90% pass mark, but the rubric is not met",
+        value=0.95,
+        threshold=0.9,
+        margin=0.05,
+        score=3,
+        rubric=[
+            RubricLine("MobileNetV2 base", False, "no MobileNetV2 base found", "fail"),
+            RubricLine("Rescaling layer", True, "1 Rescaling layer found", "fail"),
+        ],
+    )
+    with out.capture() as captured:
+        show_result(result, "RPS")
+    text = captured.get()
+    assert "Rubric" in text
+    unmet = next(line for line in text.splitlines() if "MobileNetV2 base" in line)
+    met = next(line for line in text.splitlines() if "Rescaling layer" in line)
+    assert "✗" in unmet and "no MobileNetV2 base found" in unmet and "fails the task" in unmet
+    assert "✓" in met and "1 Rescaling layer found" in met and "fails the task" not in met
+
+
 def test_help_and_list_do_not_import_tensorflow() -> None:
     code = (
         "import sys\n"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grader.instructors.batch import Graded
 from grader.instructors.exports import gradescope, write_all
-from grader.result import ClassScore, Result
+from grader.result import ClassScore, Result, RubricLine
 from grader.tasks.spec import TaskSpec
 
 
@@ -84,3 +85,55 @@ def test_gradescope_record_has_score_out_of_five_and_a_test_per_class() -> None:
     assert [t["status"] for t in per_class] == ["passed", "failed"]
     assert all(t["max_score"] == 0 for t in per_class)
     json.dumps(record)  # Gradescope reads it as JSON
+
+
+RUBRIC = [
+    RubricLine("output layer", True, "1 unit, sigmoid", "cap"),
+    RubricLine("checks.py: The head is small", False, "1,570 parameters: keep it under 100",
+               "cap", "checks.py"),
+]  # fmt: skip
+
+
+def test_gradescope_has_one_test_per_rubric_line_worth_no_points() -> None:
+    result = replace(_result("pass", 3, 0.97), rubric=RUBRIC)
+    record = gradescope(result)
+    rubric = [t for t in record["tests"] if t["name"].startswith("rubric: ")]
+    assert rubric == [
+        {
+            "name": "rubric: output layer",
+            "score": 0,
+            "max_score": 0,
+            "status": "passed",
+            "output": "1 unit, sigmoid",
+        },
+        {
+            "name": "rubric: checks.py: The head is small",
+            "score": 0,
+            "max_score": 0,
+            "status": "failed",
+            "output": "1,570 parameters: keep it under 100 (caps the score)",
+        },
+    ]
+    assert record["score"] == 3 and record["max_score"] == 5
+
+
+def test_junit_has_a_testcase_per_rubric_line_failing_when_unmet(
+    cohort: list[Graded], tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    cohort[0] = Graded("alice", replace(cohort[0].result, rubric=RUBRIC))
+    write_all(cohort, tmp_path, tiny_task)
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "3", "1")
+    lines = [c for c in suite.iter("testcase") if c.get("classname") == "tiny01.alice"]
+    assert [c.get("name") for c in lines] == [
+        "rubric: output layer",
+        "rubric: checks.py: The head is small",
+    ]
+    assert lines[0].find("failure") is None
+    failure = lines[1].find("failure")
+    assert failure is not None
+    assert (failure.get("type"), failure.get("message")) == (
+        "rubric-cap",
+        "1,570 parameters: keep it under 100",
+    )

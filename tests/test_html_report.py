@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from typer.testing import CliRunner
 from grader import datasets
 from grader.cli import app
 from grader.report.html import html_report
-from grader.result import ClassScore, Confusion, Result
+from grader.result import ClassScore, Confusion, Result, RubricLine
 from tests.conftest import ModelFactory
 
 NAMES = ("zero", "one", "two")
@@ -102,6 +104,20 @@ def test_page_has_heatmap_cells_bars_hints_and_gallery() -> None:
     assert len(parsed.images) == 2 and parsed.links == []
     width, height, pixels = _png_pixels(parsed.images[0])
     assert (width, height) == (28, 28) and pixels == _digit(1).tobytes()
+
+
+def test_page_lists_every_rubric_line_with_its_effect() -> None:
+    lines = [
+        RubricLine("MobileNetV2 base", False, "no MobileNetV2 base found: build <it>", "fail"),
+        RubricLine("Rescaling layer", True, "1 Rescaling layer found", "fail"),
+    ]
+    page = html_report(replace(_failing_result(), rubric=lines), "Tiny", [])
+    rows = re.findall(r"<tr class='(\w+)' data-met='(\w+)'>(.*?)</tr>", page)
+    assert [(css, met) for css, met, _ in rows] == [("unmet", "false"), ("met", "true")]
+    assert "no MobileNetV2 base found: build &lt;it&gt;" in rows[0][2]  # escaped
+    assert "fails the task" in rows[0][2] and "fails the task" not in rows[1][2]
+    assert "<h2>Rubric</h2>" in page
+    assert "<h2>Rubric</h2>" not in html_report(_failing_result(), "Tiny", [])
 
 
 def test_invalid_result_still_gives_a_page() -> None:

@@ -6,10 +6,14 @@ Written into the batch's output folder:
   model_sha256, elapsed_s, message).
 - ``results.json``: a JSON array of Result records (schema 1), each with ``student`` first.
 - ``junit.xml``: one ``<testcase>`` per student; ``fail``/``invalid``/``timeout`` are
-  failures, ``error`` (the grader could not grade) is an error. CI systems read this.
+  failures, ``error`` (the grader could not grade) is an error. Each rubric line adds a
+  testcase of its own (classname ``<task>.<student>``), a failure when not met. CI systems
+  read this.
 - ``gradescope/<student>/results.json``: Gradescope's autograder format,
   ``{"score", "max_score", "output", "tests": [{"name", "score", "max_score", "status",
-  "output"}]}`` with score = the task score (0..5) and max_score = 5.
+  "output"}]}`` with score = the task score (0..5) and max_score = 5; one test per class
+  and one per rubric line, each worth 0 points (the rubric acts through the score: a cap
+  or a fail, see docs/task-format.md).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.atomic import replacing
-from grader.result import Result
+from grader.result import RUBRIC_EFFECTS, Result, RubricLine
 
 if TYPE_CHECKING:
     from grader.instructors.batch import Graded
@@ -75,12 +79,13 @@ def write_json(graded: list[Graded], path: Path) -> Path:
 def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
     """JUnit XML: one testcase per student, so any CI shows the cohort as a test report."""
     failures = sum(g.result.status in ("fail", "invalid", "timeout") for g in graded)
+    failures += sum(len(g.result.rubric_unmet) for g in graded)
     errors = sum(g.result.status == "error" for g in graded)
     total_time = sum(g.result.elapsed_s for g in graded)
     suite = ET.Element(
         "testsuite",
         name=f"grade {task_id}",
-        tests=str(len(graded)),
+        tests=str(len(graded) + sum(len(g.result.rubric) for g in graded)),
         failures=str(failures),
         errors=str(errors),
         time=f"{total_time:.3f}",
@@ -95,6 +100,14 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
         elif r.status != "pass":
             ET.SubElement(case, "failure", message=r.message, type=r.status)
         ET.SubElement(case, "system-out").text = _summary_line(r)
+        for line in r.rubric:
+            rubric_case = ET.SubElement(
+                suite, "testcase", classname=f"{task_id}.{g.student}", name=_rubric_name(line)
+            )
+            if not line.met:
+                ET.SubElement(
+                    rubric_case, "failure", message=line.reason, type=f"rubric-{line.effect}"
+                )
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
@@ -124,6 +137,17 @@ def gradescope(result: Result) -> dict[str, Any]:
                 "output": f"{c.accuracy:.2%} of {c.support} held-out images",
             }
         )
+    for line in result.rubric:
+        effect = "" if line.met else f" ({RUBRIC_EFFECTS.get(line.effect, line.effect)})"
+        tests.append(
+            {
+                "name": _rubric_name(line),
+                "score": 0,
+                "max_score": 0,
+                "status": "passed" if line.met else "failed",
+                "output": line.reason + effect,
+            }
+        )
     return {
         "score": result.score,
         "max_score": MAX_SCORE,
@@ -138,6 +162,10 @@ def write_gradescope(result: Result, path: Path) -> Path:
     with replacing(path) as tmp:
         tmp.write_text(json.dumps(gradescope(result), indent=1) + "\n", encoding="utf-8")
     return path
+
+
+def _rubric_name(line: RubricLine) -> str:
+    return f"rubric: {line.name}"
 
 
 def _summary_line(result: Result) -> str:

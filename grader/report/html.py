@@ -12,6 +12,7 @@ from grader.report.console import (
     fmt_minutes,
     fmt_pct,
 )
+from grader.result import RUBRIC_EFFECTS
 
 
 def _png_data_uri(image: Any) -> str:
@@ -94,6 +95,25 @@ def _bars_svg(result: Result) -> str:
     return "".join(parts)
 
 
+def _rubric_html(result: Result) -> str:
+    """One table row per rubric line: mark, requirement, reason and, when unmet, its effect."""
+    from html import escape
+
+    rows = []
+    for line in result.rubric:
+        if line.met:
+            css, mark, effect = "met", "✓", ""
+        else:
+            css = "warn" if line.effect == "warn" else "unmet"
+            mark, effect = "✗", RUBRIC_EFFECTS.get(line.effect, line.effect)
+        rows.append(
+            f"<tr class='{css}' data-met='{str(line.met).lower()}'><td>{mark}</td>"
+            f"<td>{escape(line.name)}</td><td>{escape(line.reason)}</td>"
+            f"<td>{escape(effect)}</td></tr>"
+        )
+    return f"<table class='rubric'>{''.join(rows)}</table>"
+
+
 def html_report(result: Result, title: str, gallery: list[tuple[Any, str, str]]) -> str:
     """A self-contained HTML page (inline SVG and PNG, no network) for ``--report``.
 
@@ -130,6 +150,8 @@ def html_report(result: Result, title: str, gallery: list[tuple[Any, str, str]])
         f"{escape(title)}</h1>",
         f"<table class='facts'>{facts}</table>",
     ]
+    if result.rubric:
+        sections.append("<h2>Rubric</h2>" + _rubric_html(result))
     if hints:
         sections.append(f"<h2>Hints</h2><ul class='hints'>{hints}</ul>")
     if result.confusion:
@@ -147,6 +169,8 @@ def html_report(result: Result, title: str, gallery: list[tuple[Any, str, str]])
     style = (
         "body{font-family:sans-serif;margin:24px;color:#222}"
         ".badge{padding:2px 8px;color:#fff;border-radius:4px;background:#d2413a}"
+        ".rubric td{padding:2px 10px 2px 0}"
+        ".rubric .met{color:#2e9d4f}.rubric .unmet{color:#d2413a}.rubric .warn{color:#b7791f}"
         ".badge.pass{background:#2e9d4f}.facts th{text-align:left;padding-right:16px;color:#666}"
         ".gallery{display:flex;flex-wrap:wrap;gap:8px}.mistake{margin:0;text-align:center;"
         "font-size:11px}.mistake img{image-rendering:pixelated;border:1px solid #ccc}"

@@ -21,6 +21,7 @@ from grader.report.console import (
     out,
     text_bar,
 )
+from grader.result import RUBRIC_EFFECTS
 
 
 def show_result(result: Result, title: str = "") -> None:
@@ -60,6 +61,8 @@ def show_result(result: Result, title: str = "") -> None:
     if result.model_sha256:
         summary.add_row("model", f"{result.model_path}  sha256 {result.model_sha256[:12]}")
     parts: list[Table | Text] = [summary]
+    if result.rubric:
+        parts.append(_rubric_table(result))
     if result.per_class:
         parts.append(_per_class_table(result))
     if result.top_confusions:
@@ -94,4 +97,22 @@ def _per_class_table(result: Result) -> Table:
             Text(text_bar(c.accuracy), style=style),
             str(c.support),
         )
+    return table
+
+
+def _rubric_table(result: Result) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title="Rubric", title_justify="left", pad_edge=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("requirement")
+    table.add_column("why")
+    for line in result.rubric:
+        if line.met:
+            mark = Text("✓", style="green")
+            why = Text(line.reason)
+        else:
+            style = "yellow" if line.effect == "warn" else "red"
+            mark = Text("✗", style=f"bold {style}")
+            label = RUBRIC_EFFECTS.get(line.effect, line.effect)
+            why = Text.assemble(line.reason, (f"  ({label})", style))
+        table.add_row(mark, line.name, why)
     return table
