@@ -8,7 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.instructors.validate import TaskValidation, validate_task
+from grader.instructors.validate import TaskValidation, rubric_check, validate_task
+from grader.result import Result, RubricLine
+from grader.tasks.spec import TaskSpec, load_task
 
 GOOD_PROMPT = "# Tiny\n\nInput: a batch of shape `(N, 28, 28, 1)`, pixels scaled to 0-1.\n"
 
@@ -52,6 +54,7 @@ def test_fast_validation_of_a_sound_task_passes_every_check(task_dir: Path) -> N
         "baseline": "ok",
         "starter fails": "skip",
         "reference passes": "skip",
+        "rubric": "skip",
     }
     assert rep.exit_code == 0
     baseline = next(c for c in rep.checks if c.name == "baseline")
@@ -108,7 +111,8 @@ def test_a_reference_that_fails_fails_validation(task_dir: Path) -> None:
     rep = validate_task("tiny01")
     s = _statuses(rep)
     assert s["reference passes"] == "fail" and rep.exit_code == 1
-    assert "fail" in rep.checks[-1].detail
+    reference = next(c for c in rep.checks if c.name == "reference passes")
+    assert "fail" in reference.detail
     starter = next(c for c in rep.checks if c.name == "starter fails")
     assert starter.status == "fail" and "exit 3" in starter.detail  # learners get a crash
 
@@ -132,3 +136,66 @@ def test_offline_skips_tasks_whose_data_must_be_downloaded(
     assert online.exit_code == 2
     assert offline.exit_code == 0
     assert any(c.name == "dataset" and c.status == "skip" for c in offline.checks)
+
+
+# --- rubric -------------------------------------------------------------------------------
+
+RUBRIC = '\n[rubric]\non_unmet = "cap"\ncap_score = 3\noutput = "softmax:4"\n'
+
+
+def _judged(*met: bool) -> Result:
+    lines = [RubricLine(f"line {i}", m, "why", "cap") for i, m in enumerate(met)]
+    return Result(task="tiny01", status="pass", message="ok", value=1.0, rubric=lines)
+
+
+@pytest.fixture
+def rubric_spec(task_dir: Path) -> TaskSpec:
+    toml = task_dir / "task.toml"
+    toml.write_text(toml.read_text() + RUBRIC)
+    return load_task("tiny01")
+
+
+def test_rubric_check_needs_the_reference_to_meet_all_and_the_starter_to_miss_one(
+    rubric_spec: TaskSpec,
+) -> None:
+    ok = rubric_check(rubric_spec, _judged(True, False), [_judged(True, True)])
+    assert (ok.status, ok.detail) == (
+        "ok",
+        "the reference meets all 2 lines; the starter misses line 1",
+    )
+    missed = rubric_check(rubric_spec, _judged(False), [_judged(True), _judged(False)])
+    assert missed.status == "fail" and missed.detail.startswith("run 2: the reference misses")
+    starter_meets = rubric_check(rubric_spec, _judged(True), [_judged(True)])
+    assert starter_meets.status == "fail" and "and so does the starter" in starter_meets.detail
+    unjudged = rubric_check(rubric_spec, "invalid: no model", [_judged(True)])
+    assert unjudged.status == "ok"
+    assert unjudged.detail.endswith("the starter cannot be judged: invalid: no model")
+    assert rubric_check(rubric_spec, _judged(False), []).status == "skip"
+
+
+def test_rubric_check_skips_a_task_without_a_rubric(task_dir: Path) -> None:
+    check = rubric_check(load_task("tiny01"), _judged(True), [_judged(True)])
+    assert (check.status, check.detail) == ("skip", "no [rubric] and no checks.py")
+
+
+def test_fast_validation_compiles_checks_py(rubric_spec: TaskSpec, task_dir: Path) -> None:
+    rubric = next(c for c in validate_task("tiny01", fast=True).checks if c.name == "rubric")
+    assert (rubric.status, rubric.detail) == ("skip", "--fast")
+    (task_dir / "checks.py").write_text("def test_x(summary:\n    pass\n")
+    rep = validate_task("tiny01", fast=True)
+    rubric = next(c for c in rep.checks if c.name == "rubric")
+    assert rubric.status == "fail" and "checks.py does not compile" in rubric.detail
+    assert rep.exit_code == 1
+
+
+@pytest.mark.slow
+def test_validation_judges_the_rubric_on_the_models_it_trained(
+    rubric_spec: TaskSpec, task_dir: Path
+) -> None:
+    (task_dir / "reference.py").write_text(PIXEL_REFERENCE)
+    (task_dir / "starter.py").write_text(ZERO_STARTER.replace('"softmax"', '"sigmoid"'))
+    rep = validate_task("tiny01")
+    s = _statuses(rep)
+    assert (s["starter fails"], s["reference passes"], s["rubric"]) == ("ok", "ok", "ok")
+    rubric = next(c for c in rep.checks if c.name == "rubric")
+    assert rubric.detail == "the reference meets all 1 line; the starter misses output layer"

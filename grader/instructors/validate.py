@@ -10,6 +10,9 @@ Checks per task, in order (a check that cannot run is ``skip`` or ``error``):
 5. baseline: always answering the majority class fails, so the pass mark means something.
 6. starter: trained in the sandbox, its model fails.            (skipped by ``--fast``)
 7. reference: trained in the sandbox ``runs`` times, it passes every time with margin.
+8. rubric: the reference's models meet every rubric line, the starter's misses at least
+   one (judged on the models 6 and 7 trained: nothing more is trained). ``--fast`` only
+   compiles checks.py. Skipped for a task without ``[rubric]`` or ``checks.py``.
 """
 
 from __future__ import annotations
@@ -140,14 +143,71 @@ def validate_task(
     if fast:
         add(Check("starter fails", "skip", "--fast"))
         add(Check("reference passes", "skip", "--fast"))
+        add(_checks_compile(spec))
     elif heldout is None:
         add(Check("starter fails", "skip", "needs the dataset"))
         add(Check("reference passes", "skip", "needs the dataset"))
+        add(_checks_compile(spec, "needs the dataset"))
     else:
         data = GradingData.load(spec)
-        add(_starter_check(spec, data))
-        add(_reference_check(spec, data, runs))
+        check, starter = _starter_check(spec, data)
+        add(check)
+        check, references = _reference_check(spec, data, runs)
+        add(check)
+        add(rubric_check(spec, starter, references))
     return rep
+
+
+def _has_rubric(spec: TaskSpec) -> bool:
+    return bool(spec.rubric.requirements) or spec.checks is not None
+
+
+def _checks_compile(spec: TaskSpec, why: str = "--fast") -> Check:
+    """Without training, only a checks.py that does not even compile can be caught."""
+    if not _has_rubric(spec):
+        return Check("rubric", "skip", "no [rubric] and no checks.py")
+    if spec.checks is not None:
+        try:
+            compile(spec.checks, str(spec.checks_path), "exec")
+        except (SyntaxError, ValueError) as err:
+            return Check("rubric", "fail", f"{spec.checks_path} does not compile: {err}")
+    return Check("rubric", "skip", f"{why} (checks.py compiles)" if spec.checks else why)
+
+
+def rubric_check(spec: TaskSpec, starter: Result | str, references: list[Result]) -> Check:
+    """The reference's models meet every rubric line; the starter's misses at least one.
+
+    ``starter`` is its scored Result, or why it could not be judged; ``references`` are the
+    reference's scored Results, one per run.
+    """
+    if not _has_rubric(spec):
+        return Check("rubric", "skip", "no [rubric] and no checks.py")
+    if not references:
+        return Check("rubric", "skip", "no reference model was scored (see reference passes)")
+    for run, result in enumerate(references, 1):
+        if not result.rubric:
+            return Check("rubric", "fail", f"run {run}: the reference was not judged")
+        unmet = result.rubric_unmet
+        if unmet:
+            more = f" (+{len(unmet) - 1} more)" if len(unmet) > 1 else ""
+            return Check(
+                "rubric",
+                "fail",
+                f"run {run}: the reference misses '{unmet[0].name}': {unmet[0].reason}{more}",
+            )
+    n = len(references[0].rubric)
+    meets = f"the reference meets all {n} line{'s' * (n != 1)}"
+    if isinstance(starter, str):
+        return Check("rubric", "ok", f"{meets}; the starter cannot be judged: {starter}")
+    missed = [line.name for line in starter.rubric_unmet]
+    if not missed:
+        return Check(
+            "rubric",
+            "fail",
+            f"{meets}, and so does the starter: the rubric cannot tell the pattern from the "
+            "starter; require something the starter lacks",
+        )
+    return Check("rubric", "ok", f"{meets}; the starter misses {', '.join(missed)}")
 
 
 def _dataset_check(
@@ -224,38 +284,48 @@ def _baseline_check(spec: TaskSpec, heldout: datasets.Dataset) -> Check:
     return Check("baseline", "ok" if majority < spec.grading.threshold else "fail", detail)
 
 
-def _starter_check(spec: TaskSpec, data: GradingData) -> Check:
+def _starter_check(spec: TaskSpec, data: GradingData) -> tuple[Check, Result | str]:
+    """The check, and the starter's scored Result (or why the rubric cannot judge it)."""
     try:
         result = _train_and_grade(spec, spec.starter_path, data)
     except SubmissionError as err:
-        return Check("starter fails", "fail", f"the starter must run and save a model: {err}")
+        why = f"the starter must run and save a model: {err}"
+        return Check("starter fails", "fail", why), why
     except GraderError as err:
-        return Check("starter fails", "error", f"could not train the starter: {err}")
+        why = f"could not train the starter: {err}"
+        return Check("starter fails", "error", why), why
+    judged: Result | str = (
+        result if result.value is not None else f"{result.status}: {result.message}"
+    )
     if result.status == "pass":
-        return Check("starter fails", "fail", f"the starter passes: {result.message}")
-    return Check("starter fails", "ok", f"{result.status}: {result.message}")
+        return Check("starter fails", "fail", f"the starter passes: {result.message}"), judged
+    return Check("starter fails", "ok", f"{result.status}: {result.message}"), judged
 
 
-def _reference_check(spec: TaskSpec, data: GradingData, runs: int) -> Check:
+def _reference_check(spec: TaskSpec, data: GradingData, runs: int) -> tuple[Check, list[Result]]:
+    """The check, and the reference's scored Results (one per run that got that far)."""
     margins: list[str] = []
+    scored: list[Result] = []
     for run in range(1, max(1, runs) + 1):
         try:
             result = _train_and_grade(spec, spec.reference_path, data)
         except GraderError as err:
-            return Check("reference passes", "fail", f"run {run}: {err}")
+            return Check("reference passes", "fail", f"run {run}: {err}"), scored
+        if result.value is not None:
+            scored.append(result)
         margin = result.margin if result.margin is not None else float("-inf")
         if result.status != "pass" or margin < MARGIN:
             return Check(
                 "reference passes",
                 "fail",
                 f"run {run}: {result.status}: {result.message} (needs +{MARGIN:.1%})",
-            )
+            ), scored
         margins.append(f"{margin * 100:+.2f}")
     return Check(
         "reference passes",
         "ok",
         f"{len(margins)}/{len(margins)} runs pass, margins {', '.join(margins)} points",
-    )
+    ), scored
 
 
 def _train_and_grade(spec: TaskSpec, script: Path, data: GradingData) -> Result:
