@@ -3,6 +3,7 @@ overwrites anything."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,17 @@ def test_scaffold_passes_fast_validation_as_written(workspace: Path) -> None:
     new_task("task07", dataset="tiny", classes=4)
     rep = validate_task("task07", fast=True)
     assert rep.exit_code == 0, rep.checks
+
+
+def test_the_commented_rubric_loads_once_uncommented(workspace: Path) -> None:
+    folder, _ = new_task("task07", dataset="tiny", classes=4)
+    toml = folder / "task.toml"
+    text = toml.read_text()
+    start = text.index("# [rubric]")
+    toml.write_text(text[:start] + re.sub(r"^# ", "", text[start:], flags=re.M))
+    rubric = load_task("task07").rubric
+    assert (rubric.on_unmet, rubric.cap_score, rubric.output) == ("cap", 3, (("softmax", 4),))
+    assert rubric.require_layers == ("Conv2D",) and len(rubric.require_any) == 1
 
 
 def test_unknown_dataset_is_scaffolded_with_a_note(workspace: Path) -> None:
