@@ -337,6 +337,7 @@ def test_cap_lowers_the_score_and_keeps_the_pass() -> None:
 def test_cap_never_raises_a_lower_score() -> None:
     result = rubric.apply(effect_task("cap"), scored(value=0.86, score=2), [UNMET])
     assert result.score == 2
+    assert "; rubric not met (it caps the score at 3/5): the model ends in" in result.message
 
 
 def test_fail_turns_a_pass_into_a_fail_scored_below_the_pass_mark() -> None:

@@ -222,10 +222,15 @@ def apply(task: TaskSpec, result: Result, lines: list[RubricLine]) -> Result:
         )
     if effect == "cap":
         cap = task.rubric.cap_score if task.rubric.cap_score is not None else MAX_SCORE
+        said = (
+            f"score capped at {cap}/{MAX_SCORE}, rubric not met"
+            if result.score > cap
+            else f"rubric not met (it caps the score at {cap}/{MAX_SCORE})"
+        )
         return replace(
             result,
             score=min(result.score, cap),
-            message=f"{result.message}; score capped at {cap}/{MAX_SCORE}, rubric not met: {what}",
+            message=f"{result.message}; {said}: {what}",
             rubric=lines,
         )
     return replace(result, message=f"{result.message}; rubric warning: {what}", rubric=lines)
