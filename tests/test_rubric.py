@@ -130,6 +130,12 @@ def test_task03_softmax_over_two_units_misses_the_single_sigmoid_unit(tmp_path: 
     assert lines["Conv2D layer"].met
 
 
+def test_task03_two_sigmoid_units_are_not_one(tmp_path: Path) -> None:
+    config = sequential(*CONV, layer("Flatten", "f"), dense(2, "sigmoid"))
+    head = judged("task03", tmp_path, config)["output layer"]
+    assert not head.met and head.reason.startswith("the model ends in 2 units with sigmoid")
+
+
 def test_task03_reference_pattern_meets_every_line(tmp_path: Path) -> None:
     config = sequential(*CONV, layer("GlobalAveragePooling2D", "gap"), dense(1, "sigmoid"))
     lines = judged("task03", tmp_path, config)
@@ -158,6 +164,14 @@ def test_task04_without_augmentation_misses_the_augmentation_line(tmp_path: Path
 def test_task04_augmentation_in_a_nested_sequential_counts(tmp_path: Path) -> None:
     config = sequential(AUGMENT, layer("Rescaling", "rescale"), *CONV, dense(4, "softmax"))
     assert all(line.met for line in judged("task04", tmp_path, config).values())
+
+
+def test_task04_any_one_augmentation_layer_is_enough(tmp_path: Path) -> None:
+    zoom = layer("RandomZoom", "zoom", height_factor=0.1)
+    config = sequential(zoom, layer("Rescaling", "rescale"), *CONV, dense(4, "softmax"))
+    lines = judged("task04", tmp_path, config)
+    (augment,) = (line for name, line in lines.items() if name.startswith("one of"))
+    assert augment.met and augment.reason == "RandomZoom found"
 
 
 def test_task04_without_rescaling_misses_it(tmp_path: Path) -> None:
@@ -366,6 +380,13 @@ def test_warn_changes_only_the_message() -> None:
     result = rubric.apply(effect_task("warn"), scored(), [line])
     assert (result.status, result.score) == ("pass", 5)
     assert result.message.endswith("; rubric warning: the model ends in 2 units with softmax")
+
+
+def test_the_strongest_unmet_effect_applies() -> None:
+    warn = replace(UNMET, effect="warn")
+    lines = [warn, replace(UNMET, name="base", effect="fail"), warn]
+    result = rubric.apply(effect_task("cap"), scored(), lines)
+    assert (result.status, result.score) == ("fail", 3)
 
 
 def test_every_line_met_changes_nothing_but_the_lines() -> None:
