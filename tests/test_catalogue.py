@@ -21,6 +21,7 @@ from grader import datasets
 from grader.errors import DatasetMissingError, SubmissionError
 from grader.grading.pipeline import grade_file
 from grader.grading.training import run_solution
+from grader.result import Result
 from grader.tasks.spec import TaskSpec, load_task, task_ids
 
 REPO_TASKS = Path(__file__).resolve().parents[1] / "tasks"
@@ -59,12 +60,30 @@ def require_data(spec: TaskSpec) -> None:
         pytest.skip(f"{spec.id}: {err}")
 
 
+def has_rubric(spec: TaskSpec) -> bool:
+    return bool(spec.rubric.requirements) or spec.checks is not None
+
+
+def assert_rubric(spec: TaskSpec, result: Result, *, met: bool) -> None:
+    """The reference meets every rubric line; the starter misses at least one."""
+    if not has_rubric(spec):
+        assert result.rubric == []
+        return
+    assert result.rubric, result.message
+    unmet = [f"{line.name}: {line.reason}" for line in result.rubric_unmet]
+    if met:
+        assert not unmet, unmet
+    else:
+        assert unmet, f"{spec.id}'s starter meets every rubric line"
+
+
 @pytest.mark.parametrize("task_id", task_ids(REPO_TASKS))
 def test_starter_fails(task_id: str, tmp_path: Path) -> None:
     spec = load_task(task_id, REPO_TASKS)
     require_data(spec)
     result = grade_file(spec, train(spec, spec.starter_path, tmp_path))
     assert result.status == "fail", result.message
+    assert_rubric(spec, result, met=False)
 
 
 @pytest.mark.parametrize("task_id", task_ids(REPO_TASKS))
@@ -74,6 +93,7 @@ def test_reference_passes_with_margin(task_id: str, tmp_path: Path) -> None:
     result = grade_file(spec, train(spec, spec.reference_path, tmp_path))
     assert result.status == "pass", result.message
     assert result.margin is not None and result.margin >= MARGIN, result.message
+    assert_rubric(spec, result, met=True)
 
 
 # --- download-based tasks, on stand-in data in the upstream formats ------------------------
@@ -160,3 +180,5 @@ def test_download_task_scripts_run_on_stand_in_data(
         result = grade_file(spec, train_plainly(script, tmp_path / f"{script.stem}.keras"))
         assert result.status in ("pass", "fail"), result.message
         assert result.value is not None and result.per_class
+        # The rubric reads the model's structure, which stand-in data does not change.
+        assert_rubric(spec, result, met=script == spec.reference_path)
