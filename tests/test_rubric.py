@@ -249,6 +249,45 @@ def test_a_base_inlined_with_model_base_input_is_found_by_its_layer_names(tmp_pa
     assert lines["MobileNetV2 base frozen"].met
 
 
+@pytest.mark.parametrize(
+    ("task_id", "config", "status", "score", "said"),
+    [
+        (
+            "task03",
+            sequential(*CONV, layer("Flatten", "f"), dense(2, "softmax")),
+            "pass",
+            3,
+            "; score capped at 3/5, rubric not met: the model ends in 2 units with softmax",
+        ),
+        (
+            "task04",
+            sequential(layer("Rescaling", "r"), *CONV, dense(4, "softmax")),
+            "pass",
+            3,
+            "; score capped at 3/5, rubric not met: none of RandomFlip",
+        ),
+        (
+            "task06",
+            sequential(layer("Rescaling", "r"), *CONV, layer("Flatten", "f"), dense(3, "softmax")),
+            "fail",
+            3,
+            ", but the rubric is not met: no MobileNetV2 base found: build it with "
+            "keras.applications.MobileNetV2(include_top=False)",
+        ),
+    ],
+)
+def test_each_hidden_variant_gets_its_tasks_declared_effect(
+    tmp_path: Path, task_id: str, config: Any, status: str, score: int, said: str
+) -> None:
+    from grader.grading.pipeline import judge
+
+    spec = load_task(task_id, REPO_TASKS)
+    result = judge(spec, summary_of(tmp_path, config), scored(value=0.97, score=5))
+    assert (result.status, result.score) == (status, score)
+    assert said in result.message
+    assert any(not line.met for line in result.rubric)
+
+
 # --- rules, on summaries built by hand -----------------------------------------------------
 
 
