@@ -109,6 +109,7 @@ def test_filled_reference_makes_the_scaffold_validate(
         "baseline": "ok",
         "starter fails": "ok",
         "reference passes": "ok",
+        "rubric": "skip",  # the scaffold's [rubric] is commented out
     }
     assert checks["starter fails"].detail.startswith("fail: ")
     assert checks["reference passes"].detail.startswith("2/2 runs pass")
