@@ -21,6 +21,7 @@ from grader.grading.scoring import compute_metrics, predicted_labels, score_for
 from grader.result import Result, Status
 from grader.sandbox.confine import isolation
 from grader.sandbox.files import copy_regular, kind_of, refusal
+from grader.sandbox.forkserver import ForkServer
 from grader.sandbox.process import Limits, predict, private_dir
 from grader.sandbox.static_check import SUFFIXES, inspect_model
 from grader.tasks.spec import TaskSpec
@@ -46,13 +47,19 @@ def grade_file(
 
 
 def grade(
-    task: TaskSpec, model_path: Path, data: GradingData, *, limits: Limits | None = None
+    task: TaskSpec,
+    model_path: Path,
+    data: GradingData,
+    *,
+    limits: Limits | None = None,
+    server: ForkServer | None = None,
 ) -> Result:
     """Grade ``model_path`` on ``task``'s held-out ``data`` (loaded once by the caller).
 
-    A submission problem (missing, unsafe, broken or misshapen model; timeout) becomes a
-    Result with status invalid/timeout. Problems of the grader itself raise
-    :class:`~grader.errors.GraderError`.
+    The model is predicted in a fresh sandboxed child, or by a child forked from ``server``
+    (a batch's fork-server, started with ``data.joined`` as its inputs). A submission problem
+    (missing, unsafe, broken or misshapen model; timeout) becomes a Result with status
+    invalid/timeout. Problems of the grader itself raise :class:`~grader.errors.GraderError`.
     """
     started = time.perf_counter()
     base = _Record(task, model_path)
@@ -83,7 +90,10 @@ def grade(
             )
         except InvalidModelError as err:
             return base.refused(str(err), started)
-        reply = predict(copy, data.joined, root, limits, hide=hidden_folders(task))
+        if server is None:
+            reply = predict(copy, data.joined, root, limits, hide=hidden_folders(task))
+        else:
+            reply = server.predict(copy, limits)
 
     base.versions.update(reply.meta.get("versions", {}))
     if reply.timed_out:
