@@ -163,6 +163,11 @@ def _threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
+def _rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        return next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
+
+
 def _zygote(inputs_path: str, *, own_pid_namespace: bool) -> int:
     """Import Keras once, then fork one confined child per model request on stdin."""
     os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -193,6 +198,7 @@ def _zygote(inputs_path: str, *, own_pid_namespace: bool) -> int:
         request["model"] = model
         outcome, reply = _fork_one(request, inputs, job, control_in, control_out)
         outcome["swept"] = _sweep(own_pid_namespace)
+        outcome["zygote_rss_kb"] = _rss_kb()
         _wipe(root)
         outcome["size"] = len(reply)
         _say(control_out, outcome, reply)

@@ -74,6 +74,10 @@ class ForkServer:
         self.served = 0
         self.peak_rss_kb = 0
         """Largest resident memory of one child so far (for benchmarks)."""
+        self.last_swept = 0
+        """Processes the zygote killed after the last child (left behind by it)."""
+        self.zygote_rss_kb = 0
+        """The zygote's own resident memory, as it last reported it."""
         self._stack = ExitStack()
         self._root = self._stack.enter_context(private_dir())
         np.save(self._root / "work" / "inputs.npy", inputs, allow_pickle=False)
@@ -146,6 +150,8 @@ class ForkServer:
             return _lost("the model crashed the worker (its fork-server stopped)")
         self.served += 1
         self.peak_rss_kb = max(self.peak_rss_kb, int(header.get("child_maxrss_kb", 0)))
+        self.last_swept = int(header.get("swept", 0))
+        self.zygote_rss_kb = int(header.get("zygote_rss_kb", 0))
         log_tail = str(header.get("log_tail", ""))[-4000:]
         if header.get("timed_out"):
             return WorkerReply(
@@ -162,6 +168,11 @@ class ForkServer:
             log_tail,
             exit_status=exit_status if isinstance(exit_status, int) else None,
         )
+
+    @property
+    def root(self) -> Path:
+        """The zygote's private directory (every folder a child could write is in it)."""
+        return self._root
 
     @property
     def alive(self) -> bool:
