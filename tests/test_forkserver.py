@@ -250,3 +250,16 @@ def test_batch_through_fork_servers_grades_exactly_as_fresh_children(
         assert [getattr(a.result, k) for k in key] == [getattr(b.result, k) for k in key]
     assert [g.result.status for g in forked.graded] == ["pass", "fail", "fail"]
     assert not any("fork-server" in n for g in forked.graded for n in g.result.notes)
+
+
+def test_without_a_pid_namespace_batch_uses_fresh_children_and_says_so(
+    workspace: Path, tiny_task: TaskSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import grader.instructors.fork_pool as fork_pool
+    from grader.sandbox.confine import Isolation
+
+    monkeypatch.setattr(fork_pool, "isolation", lambda: Isolation("none"))
+    pool = ForkPool(tiny_task, GradingData.load(tiny_task), LIMITS, enabled=True)
+    with pool.lease() as server:
+        assert server is None
+    assert pool.note and "no PID namespace" in pool.note

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from grader.datasets.hidden import hidden_folders
 from grader.grading.inputs import GradingData
+from grader.sandbox.confine import isolation
 from grader.sandbox.forkserver import ForkServer, ForkServerUnavailable
 from grader.sandbox.process import Limits
 from grader.tasks.spec import TaskSpec
@@ -29,6 +30,10 @@ class ForkPool:
         self._all: list[ForkServer] = []
         self._lock = threading.Lock()
         self.note: str | None = None if enabled else "graded in fresh children (--fresh-children)"
+        if enabled and isolation().kind == "none":
+            # Without a PID namespace of its own a zygote could not sweep what a child left.
+            enabled = False
+            self.note = "no PID namespace here for a fork-server; each model had a fresh child"
         self._enabled = enabled
 
     @contextmanager
