@@ -20,7 +20,7 @@ from grader.grading.inputs import GradingData
 from grader.grading.scoring import compute_metrics, predicted_labels, score_for
 from grader.result import Result, Status
 from grader.sandbox.confine import isolation
-from grader.sandbox.files import copy_regular, kind_of, refusal
+from grader.sandbox.files import DIRECTORY, REGULAR, copy_regular, kind_of, refusal
 from grader.sandbox.forkserver import ForkServer
 from grader.sandbox.process import Limits, predict, private_dir
 from grader.sandbox.static_check import SUFFIXES, inspect_model
@@ -68,13 +68,13 @@ def grade(
         raise ModelNotFoundError(
             f"No model at {model_path}. Train and save one first, e.g. model.save('model.keras')."
         )
-    if kind not in ("a regular file", "a directory"):
+    if kind not in (REGULAR, DIRECTORY):
         return base.refused(refusal(model_path, kind), started)
     base.heldout_sha256, base.n_heldout = data.sha256, len(data.labels)
 
     with private_dir() as root:
         suffix = model_path.suffix.lower()
-        if kind == "a directory" or suffix not in SUFFIXES:
+        if kind == DIRECTORY or suffix not in SUFFIXES:
             # The inspector explains directories and odd suffixes; nothing to copy.
             return base.refused(inspect_or_reason(model_path, task), started)
         # Same name as the learner's file, so refusals name the file they know.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import WorkspaceError
-from grader.sandbox.files import kind_of, sha256_regular
+from grader.sandbox.files import DIRECTORY, LINK, REGULAR, kind_of, sha256_regular
 from grader.sandbox.static_check import SUFFIXES
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
@@ -61,12 +61,12 @@ def _entry(entry: Path, root: Path) -> Submission | None:
     student = entry.name if is_dir else entry.stem
     if not _SAFE_NAME.fullmatch(student):
         return Submission(student, None, f"refused: unsafe student name {entry.name!r}")
-    if kind == "a symbolic link":
+    if kind == LINK:
         if not entry.resolve().is_relative_to(root):
             return Submission(student, None, f"refused: {entry.name} links outside {root}")
         entry = entry.resolve()  # a link inside the folder: grade what it points at
         kind = kind_of(entry)
-    if kind not in ("a regular file", "a directory"):
+    if kind not in (REGULAR, DIRECTORY):
         return Submission(student, None, f"{entry.name} is {kind}, not a model file; refused")
     if not is_dir:
         if entry.suffix.lower() not in SUFFIXES:
@@ -84,14 +84,14 @@ def _entry(entry: Path, root: Path) -> Submission | None:
         )
     model = models[0]
     inner = kind_of(model)
-    if inner == "a symbolic link":
+    if inner == LINK:
         if not model.resolve().is_relative_to(root):
             return Submission(
                 student, None, f"refused: {entry.name}/{model.name} links outside {root}"
             )
         model = model.resolve()
         inner = kind_of(model)
-    if inner not in ("a regular file", "a directory"):
+    if inner not in (REGULAR, DIRECTORY):
         return Submission(
             student, None, f"{entry.name}/{model.name} is {inner}, not a model file; refused"
         )
