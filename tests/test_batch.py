@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.errors import WorkspaceError
-from grader.instructors.batch import Graded, load_index, run_batch, summarize_cohort
-from grader.instructors.submissions import discover
+from grader.instructors.batch import load_index, run_batch, summarize_cohort
+from grader.instructors.submissions import Graded, discover
 from grader.result import Result
 from grader.sandbox.process import Limits
 from grader.tasks.spec import TaskSpec

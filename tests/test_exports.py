@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.instructors.batch import Graded
 from grader.instructors.exports import gradescope, write_all
+from grader.instructors.submissions import Graded
 from grader.result import ClassScore, Result
 from grader.tasks.spec import TaskSpec
 

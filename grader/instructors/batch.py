@@ -20,14 +20,17 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from grader.datasets import ProgressCallback
-from grader.errors import GraderError, SubmissionError
 from grader.grading.inputs import GradingData
-from grader.grading.pipeline import grade
 from grader.instructors import exports
 from grader.instructors.fork_pool import ForkPool
-from grader.instructors.submissions import Submission, discover, model_sha256
+from grader.instructors.submissions import (
+    Graded,
+    Submission,
+    discover,
+    grade_submission,
+    model_sha256,
+)
 from grader.result import Result, Status
-from grader.sandbox.forkserver import ForkServer
 from grader.sandbox.process import Limits, memory_share_mb
 from grader.tasks.spec import TaskSpec
 
@@ -38,20 +41,6 @@ FINAL: tuple[Status, ...] = ("pass", "fail", "invalid")
 
 Backend = Literal["local", "ray"]
 OnResult = Callable[["Graded"], None]
-
-
-@dataclass(frozen=True)
-class Graded:
-    """One student's record: their name and the Result of grading their model."""
-
-    student: str
-    result: Result
-    resumed: bool = False
-    """Taken from an earlier run's index rather than graded now."""
-
-    def to_dict(self) -> dict[str, object]:
-        """The Result record with ``student`` first."""
-        return {"student": self.student, **self.result.to_dict()}
 
 
 @dataclass
@@ -86,43 +75,6 @@ def load_index(out: Path) -> dict[str, Graded]:
         except (ValueError, KeyError, TypeError):
             continue
     return records
-
-
-def grade_submission(
-    task: TaskSpec,
-    sub: Submission,
-    data: GradingData,
-    limits: Limits,
-    server: ForkServer | None = None,
-) -> Result:
-    """Grade one submission (with ``server``'s forked child, else a fresh one); any failure
-    becomes a Result, never an exception."""
-
-    if sub.path is None:
-        return Result(
-            task=task.id,
-            task_version=task.version,
-            status="invalid",
-            message=sub.problem or "refused",
-            threshold=task.grading.threshold,
-        )
-    try:
-        return grade(task, sub.path, data, limits=limits, server=server)
-    except SubmissionError as err:
-        status: Status = "timeout" if err.status == "timeout" else "invalid"
-        message = str(err)
-    except GraderError as err:
-        status, message = "error", str(err)
-    except Exception as err:  # one broken submission must not stop a cohort
-        status, message = "error", f"internal error grading this model: {type(err).__name__}: {err}"
-    return Result(
-        task=task.id,
-        task_version=task.version,
-        status=status,
-        message=message,
-        threshold=task.grading.threshold,
-        model_path=str(sub.path),
-    )
 
 
 def run_batch(

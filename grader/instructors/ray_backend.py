@@ -2,7 +2,7 @@
 
 Install with ``pip install 'grader[cluster]'`` on the head and on every node. Each
 submission becomes one Ray task that writes the model's bytes into a private folder on
-whichever node runs it and calls :func:`grader.instructors.batch.grade_submission` there,
+whichever node runs it and calls :func:`grader.instructors.submissions.grade_submission` there,
 so every model is still loaded in its own sandboxed child on that node: a child forked from
 that Ray worker process's own fork-server, started by its first task and kept for its
 lifetime. The grading data travels once through Ray's object store (``ray.put`` of the
@@ -24,9 +24,8 @@ from typing import Any
 
 from grader.errors import GraderError, SubmissionError
 from grader.grading.inputs import GradingData
-from grader.instructors.batch import Graded, grade_submission
 from grader.instructors.fork_pool import ForkPool
-from grader.instructors.submissions import Submission
+from grader.instructors.submissions import Graded, Submission, grade_submission
 from grader.result import Result
 from grader.sandbox.files import read_regular
 from grader.sandbox.process import Limits, private_dir
