@@ -262,6 +262,8 @@ def test_ray_backend_grades_the_same_way_on_a_local_runtime(
     assert status == {"fails": "fail", "garbage": "invalid", "nomodel": "invalid", "passes": "pass"}
     passed = next(g.result for g in outcome.graded if g.student == "passes")
     assert passed.value == 1.0 and passed.model_path == str(cohort / "passes.keras")
+    # Each Ray worker process predicted through its own fork-server, not a fallback.
+    assert not [n for g in outcome.graded for n in g.result.notes if "fork-server" in n]
 
 
 # --- resume, unit level: records written by hand, grading replaced by a recorder ----------
