@@ -397,6 +397,14 @@ def batch(
     address: Annotated[
         str | None, typer.Option(help="Ray cluster address, e.g. ray://head:10001 or auto.")
     ] = None,
+    fresh_children: Annotated[
+        bool,
+        typer.Option(
+            "--fresh-children",
+            help="Start a fresh sandboxed child per model instead of forking one from a "
+            "per-worker fork-server (slower; for comparison).",
+        ),
+    ] = False,
 ) -> None:
     """Grade every submission in DIR, N at a time; write CSV, JSON, JUnit and Gradescope."""
     from grader.instructors import batch as core
@@ -424,6 +432,7 @@ def batch(
                 on_start=on_start,
                 on_result=on_result,
                 on_progress=bar,
+                fork_server=not fresh_children,
             )
     except GraderError as err:
         raise _fail(err) from None

@@ -7,7 +7,9 @@ without any training.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -253,3 +255,14 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def outside_tmp() -> Iterator[Path]:
+    """A host folder outside /tmp: a child's /tmp is always a fresh tmpfs, so a target under
+    /tmp would make a confinement test pass for the wrong reason."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-", dir="/var/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

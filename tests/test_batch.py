@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from grader.cli import app
 from grader.errors import WorkspaceError
-from grader.instructors.batch import Graded, load_index, run_batch, summarize_cohort
-from grader.instructors.submissions import discover
+from grader.instructors.batch import load_index, run_batch, summarize_cohort
+from grader.instructors.submissions import Graded, discover
 from grader.result import Result
 from grader.sandbox.process import Limits
 from grader.tasks.spec import TaskSpec
@@ -238,7 +238,9 @@ def test_a_submission_past_its_timeout_is_killed_at_the_wall_clock_and_recorded(
         lambda **kwargs: Limits(**{**kwargs, "cpu_s": marked.cpu_s}),
     )
     started = time.monotonic()
-    outcome = run_batch(tiny_task, subs, out=tmp_path / "g", timeout_s=WALL_S)
+    outcome = run_batch(  # a fresh child's kill; the fork-server's is in test_forkserver.py
+        tiny_task, subs, out=tmp_path / "g", timeout_s=WALL_S, fork_server=False
+    )
     elapsed = time.monotonic() - started
     assert [g.result.status for g in outcome.graded] == ["timeout"]
     assert "longer than 1 s" in outcome.graded[0].result.message
@@ -260,6 +262,8 @@ def test_ray_backend_grades_the_same_way_on_a_local_runtime(
     assert status == {"fails": "fail", "garbage": "invalid", "nomodel": "invalid", "passes": "pass"}
     passed = next(g.result for g in outcome.graded if g.student == "passes")
     assert passed.value == 1.0 and passed.model_path == str(cohort / "passes.keras")
+    # Each Ray worker process predicted through its own fork-server, not a fallback.
+    assert not [n for g in outcome.graded for n in g.result.notes if "fork-server" in n]
 
 
 # --- resume, unit level: records written by hand, grading replaced by a recorder ----------
@@ -272,7 +276,9 @@ class Recorder:
         self.task, self.heldout_sha, self.status = task, heldout_sha, status
         self.graded: list[str] = []
 
-    def __call__(self, task: TaskSpec, sub: Any, heldout: Any, limits: Limits) -> Result:
+    def __call__(
+        self, task: TaskSpec, sub: Any, heldout: Any, limits: Limits, server: Any = None
+    ) -> Result:
         self.graded.append(sub.student)
         return record(
             self.task,
@@ -332,7 +338,7 @@ def _run(
     task: TaskSpec, subs: Path, out: Path, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
     monkeypatch.setattr("grader.instructors.batch.grade_submission", recorder)
-    return run_batch(task, subs, out=out)
+    return run_batch(task, subs, out=out, fork_server=False)  # nothing is predicted here
 
 
 def test_resume_keeps_final_verdicts_and_grades_timeouts_and_errors_again(

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from grader.sandbox.confine import Isolation, isolation
 needs_bwrap = pytest.mark.skipif(
     not isolation().filesystem_isolated, reason="bubblewrap confinement unavailable here"
 )
-
-
-@pytest.fixture
-def outside_tmp() -> Iterator[Path]:
-    """A folder outside /tmp, which the child gets as a fresh tmpfs anyway."""
-    folder = Path(tempfile.mkdtemp(dir="/var/tmp"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_wrapped(code: str, root: Path, **kwargs: object) -> str:

@@ -18,10 +18,9 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,14 +47,6 @@ needs_bwrap = pytest.mark.skipif(
     not isolation().filesystem_isolated, reason="bubblewrap confinement unavailable here"
 )
 T = TypeVar("T")
-
-
-@pytest.fixture
-def outside_tmp() -> Iterator[Path]:
-    """A folder outside /tmp, owned by the test and removed afterwards."""
-    folder = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="grader-test-"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.instructors.batch import Graded
 from grader.instructors.exports import gradescope, write_all
+from grader.instructors.submissions import Graded
 from grader.result import ClassScore, Result, RubricLine
 from grader.tasks.spec import TaskSpec
 

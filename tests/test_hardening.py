@@ -39,16 +39,6 @@ SET_BY_BUBBLEWRAP = {"PWD"}
 """Variables the child may see beyond child_env(): bubblewrap's --chdir exports PWD."""
 
 
-@pytest.fixture
-def outside_tmp() -> Iterator[Path]:
-    """A host folder outside /tmp, so the child's empty /tmp cannot hide a write to it."""
-    folder = Path(tempfile.mkdtemp(prefix="grader-test-", dir="/var/tmp"))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def run(source: str, **kwargs: Any) -> tuple[RunOutcome, list[str], Path]:
     """Run ``source`` as a solution in a fresh private dir; also return that dir's path."""
     lines: list[str] = []

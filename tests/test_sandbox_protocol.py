@@ -1,6 +1,6 @@
 """The reply protocol, parent side: a forged or malformed reply is refused, never scored.
 
-``grader.sandbox.process._parse`` reads what came back over the reply pipe. These tests hand
+``grader.sandbox.process.parse_reply`` reads what came back over the reply pipe. These tests hand
 it bytes built by hand (no child, no TensorFlow), one forgery at a time.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from grader.errors import InvalidModelError
 from grader.grading.scoring import predicted_labels
-from grader.sandbox.process import _parse
+from grader.sandbox.process import parse_reply as _parse
 
 NONCE = "5f2c0d3a9b7e41e8a6c4d2b0f1e3a5c7"
 N = 3

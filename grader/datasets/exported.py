@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader.datasets import cache
 from grader.datasets.base import Dataset
+from grader.errors import DatasetError
 
 ARRAYS_ENV = "GRADER_ARRAYS"
 """Environment variable naming the exported-splits folder (set only inside a child)."""
@@ -24,7 +25,10 @@ def export(data: Dataset, name: str, split: str, folder: Path) -> None:
     """Write ``data`` as the ``name``/``split`` entry of ``folder``."""
     entry = cache.CachedArrays(data.images, data.labels, data.sha256, data.source, data.class_names)
     if cache.write_entry(folder / name / split, entry) is None:
-        raise OSError(f"cannot write {folder / name / split}")
+        raise DatasetError(
+            f"cannot write the {name} {split} split for the sandbox into {folder}; "
+            "check that the temporary folder has space"
+        )
 
 
 def find(name: str, split: str) -> Dataset | None:

@@ -21,7 +21,8 @@ from grader.grading.inputs import GradingData
 from grader.grading.scoring import compute_metrics, predicted_labels, score_for
 from grader.result import Result, Status
 from grader.sandbox.confine import isolation
-from grader.sandbox.files import copy_regular, kind_of, refusal
+from grader.sandbox.files import DIRECTORY, REGULAR, copy_regular, kind_of, refusal
+from grader.sandbox.forkserver import ForkServer
 from grader.sandbox.process import Limits, predict, private_dir
 from grader.sandbox.static_check import SUFFIXES, ModelSummary, inspect_model
 from grader.tasks.spec import CHECKS_FILE, TaskSpec
@@ -47,13 +48,19 @@ def grade_file(
 
 
 def grade(
-    task: TaskSpec, model_path: Path, data: GradingData, *, limits: Limits | None = None
+    task: TaskSpec,
+    model_path: Path,
+    data: GradingData,
+    *,
+    limits: Limits | None = None,
+    server: ForkServer | None = None,
 ) -> Result:
     """Grade ``model_path`` on ``task``'s held-out ``data`` (loaded once by the caller).
 
-    A submission problem (missing, unsafe, broken or misshapen model; timeout) becomes a
-    Result with status invalid/timeout. Problems of the grader itself raise
-    :class:`~grader.errors.GraderError`.
+    The model is predicted in a fresh sandboxed child, or by a child forked from ``server``
+    (a batch's fork-server, started with ``data.joined`` as its inputs). A submission problem
+    (missing, unsafe, broken or misshapen model; timeout) becomes a Result with status
+    invalid/timeout. Problems of the grader itself raise :class:`~grader.errors.GraderError`.
     """
     started = time.perf_counter()
     base = _Record(task, model_path)
@@ -63,13 +70,13 @@ def grade(
         raise ModelNotFoundError(
             f"No model at {model_path}. Train and save one first, e.g. model.save('model.keras')."
         )
-    if kind not in ("a regular file", "a directory"):
+    if kind not in (REGULAR, DIRECTORY):
         return base.refused(refusal(model_path, kind), started)
     base.heldout_sha256, base.n_heldout = data.sha256, len(data.labels)
 
     with private_dir() as root:
         suffix = model_path.suffix.lower()
-        if kind == "a directory" or suffix not in SUFFIXES:
+        if kind == DIRECTORY or suffix not in SUFFIXES:
             # The inspector explains directories and odd suffixes; nothing to copy.
             return base.refused(inspect_or_reason(model_path, task), started)
         # Same name as the learner's file, so refusals name the file they know.
@@ -85,7 +92,10 @@ def grade(
             )
         except InvalidModelError as err:
             return base.refused(str(err), started)
-        reply = predict(copy, data.joined, root, limits, hide=hidden_folders(task))
+        if server is None:
+            reply = predict(copy, data.joined, root, limits, hide=hidden_folders(task))
+        else:
+            reply = server.predict(copy, limits)
 
     base.versions.update(reply.meta.get("versions", {}))
     if reply.timed_out:

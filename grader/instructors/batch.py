@@ -15,16 +15,21 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TextIO
 
 from grader.datasets import ProgressCallback
-from grader.errors import GraderError, SubmissionError
 from grader.grading.inputs import GradingData
-from grader.grading.pipeline import grade
 from grader.instructors import exports
-from grader.instructors.submissions import Submission, discover, model_sha256
+from grader.instructors.fork_pool import ForkPool
+from grader.instructors.submissions import (
+    Graded,
+    Submission,
+    discover,
+    grade_submission,
+    model_sha256,
+)
 from grader.result import Result, Status
 from grader.sandbox.process import Limits, memory_share_mb
 from grader.tasks.spec import TaskSpec
@@ -36,20 +41,6 @@ FINAL: tuple[Status, ...] = ("pass", "fail", "invalid")
 
 Backend = Literal["local", "ray"]
 OnResult = Callable[["Graded"], None]
-
-
-@dataclass(frozen=True)
-class Graded:
-    """One student's record: their name and the Result of grading their model."""
-
-    student: str
-    result: Result
-    resumed: bool = False
-    """Taken from an earlier run's index rather than graded now."""
-
-    def to_dict(self) -> dict[str, object]:
-        """The Result record with ``student`` first."""
-        return {"student": self.student, **self.result.to_dict()}
 
 
 @dataclass
@@ -86,36 +77,6 @@ def load_index(out: Path) -> dict[str, Graded]:
     return records
 
 
-def grade_submission(task: TaskSpec, sub: Submission, data: GradingData, limits: Limits) -> Result:
-    """Grade one submission; any failure becomes a Result, never an exception."""
-
-    if sub.path is None:
-        return Result(
-            task=task.id,
-            task_version=task.version,
-            status="invalid",
-            message=sub.problem or "refused",
-            threshold=task.grading.threshold,
-        )
-    try:
-        return grade(task, sub.path, data, limits=limits)
-    except SubmissionError as err:
-        status: Status = "timeout" if err.status == "timeout" else "invalid"
-        message = str(err)
-    except GraderError as err:
-        status, message = "error", str(err)
-    except Exception as err:  # one broken submission must not stop a cohort
-        status, message = "error", f"internal error grading this model: {type(err).__name__}: {err}"
-    return Result(
-        task=task.id,
-        task_version=task.version,
-        status=status,
-        message=message,
-        threshold=task.grading.threshold,
-        model_path=str(sub.path),
-    )
-
-
 def run_batch(
     task: TaskSpec,
     folder: Path,
@@ -128,8 +89,12 @@ def run_batch(
     on_start: Callable[[int], None] | None = None,
     on_result: OnResult | None = None,
     on_progress: ProgressCallback | None = None,
+    fork_server: bool = True,
 ) -> BatchOutcome:
     """Grade every submission in ``folder`` and write the exports to ``out``.
+
+    Models are predicted by children forked from one sandboxed fork-server per worker
+    (:mod:`grader.instructors.fork_pool`), or with ``fork_server=False`` each in a fresh child.
 
     ``on_start(n_to_grade)`` is called once the work is known, ``on_result`` after each
     submission (resumed ones included), ``on_progress`` while the data downloads. The
@@ -161,7 +126,7 @@ def run_batch(
         threads=max(1, (os.cpu_count() or 1) // max(1, workers)),
         memory_mb=memory_share_mb(workers),
     )
-    results = _grade_all(task, todo, data, limits, workers, backend, address)
+    results = _grade_all(task, todo, data, limits, workers, backend, address, fork_server)
     with (out / INDEX).open("a+", encoding="utf-8") as index:
         _end_torn_line(index)
         for graded in results:
@@ -205,16 +170,27 @@ def _grade_all(
     workers: int,
     backend: Backend,
     address: str | None,
+    fork_server: bool,
 ) -> Iterable[Graded]:
     if backend == "ray":
         from grader.instructors import ray_backend  # only with --backend ray: Ray is optional
 
-        yield from ray_backend.grade_on_ray(task, todo, data, limits, workers, address)
+        yield from ray_backend.grade_on_ray(task, todo, data, limits, workers, address, fork_server)
         return
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(grade_submission, task, s, data, limits): s for s in todo}
-        for future in as_completed(futures):
-            yield Graded(futures[future].student, future.result())
+    servers = ForkPool(task, data, limits, enabled=fork_server)
+
+    def one(sub: Submission) -> Result:
+        with servers.lease() as server:
+            result = grade_submission(task, sub, data, limits, server)
+        return replace(result, notes=[*result.notes, servers.note]) if servers.note else result
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {pool.submit(one, s): s for s in todo}
+            for future in as_completed(futures):
+                yield Graded(futures[future].student, future.result())
+    finally:
+        servers.close()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from grader.atomic import replacing
 from grader.result import RUBRIC_EFFECTS, Result, RubricLine
 
 if TYPE_CHECKING:
-    from grader.instructors.batch import Graded
+    from grader.instructors.submissions import Graded
     from grader.tasks.spec import TaskSpec
 
 MAX_SCORE = 5

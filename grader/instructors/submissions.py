@@ -1,4 +1,5 @@
-"""A submissions folder read into one entry per student, refusals included.
+"""A cohort's submissions: read from a folder into one entry per student (refusals
+included), and each graded into one record that never raises.
 
 A folder holds a folder per student with one model file inside (``alice/model.keras``),
 model files named by student (``bob.h5``), or both. Every entry that cannot be graded (an
@@ -15,9 +16,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import WorkspaceError
-from grader.sandbox.files import kind_of, sha256_regular
+from grader.errors import GraderError, SubmissionError, WorkspaceError
+from grader.grading.inputs import GradingData
+from grader.grading.pipeline import grade
+from grader.result import Result, Status
+from grader.sandbox.files import DIRECTORY, LINK, REGULAR, kind_of, sha256_regular
+from grader.sandbox.forkserver import ForkServer
+from grader.sandbox.process import Limits
 from grader.sandbox.static_check import SUFFIXES
+from grader.tasks.spec import TaskSpec
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
@@ -61,12 +68,12 @@ def _entry(entry: Path, root: Path) -> Submission | None:
     student = entry.name if is_dir else entry.stem
     if not _SAFE_NAME.fullmatch(student):
         return Submission(student, None, f"refused: unsafe student name {entry.name!r}")
-    if kind == "a symbolic link":
+    if kind == LINK:
         if not entry.resolve().is_relative_to(root):
             return Submission(student, None, f"refused: {entry.name} links outside {root}")
         entry = entry.resolve()  # a link inside the folder: grade what it points at
         kind = kind_of(entry)
-    if kind not in ("a regular file", "a directory"):
+    if kind not in (REGULAR, DIRECTORY):
         return Submission(student, None, f"{entry.name} is {kind}, not a model file; refused")
     if not is_dir:
         if entry.suffix.lower() not in SUFFIXES:
@@ -84,14 +91,14 @@ def _entry(entry: Path, root: Path) -> Submission | None:
         )
     model = models[0]
     inner = kind_of(model)
-    if inner == "a symbolic link":
+    if inner == LINK:
         if not model.resolve().is_relative_to(root):
             return Submission(
                 student, None, f"refused: {entry.name}/{model.name} links outside {root}"
             )
         model = model.resolve()
         inner = kind_of(model)
-    if inner not in ("a regular file", "a directory"):
+    if inner not in (REGULAR, DIRECTORY):
         return Submission(
             student, None, f"{entry.name}/{model.name} is {inner}, not a model file; refused"
         )
@@ -120,3 +127,54 @@ def model_sha256(path: Path, max_bytes: int) -> str | None:
     """sha256 of a model file's bytes, or None when it is not a readable regular file within
     ``max_bytes`` (never follows a link, never opens a pipe)."""
     return sha256_regular(path, max_bytes=max_bytes)
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One student's record: their name and the Result of grading their model."""
+
+    student: str
+    result: Result
+    resumed: bool = False
+    """Taken from an earlier run's index rather than graded now."""
+
+    def to_dict(self) -> dict[str, object]:
+        """The Result record with ``student`` first."""
+        return {"student": self.student, **self.result.to_dict()}
+
+
+def grade_submission(
+    task: TaskSpec,
+    sub: Submission,
+    data: GradingData,
+    limits: Limits,
+    server: ForkServer | None = None,
+) -> Result:
+    """Grade one submission (with ``server``'s forked child, else a fresh one); any failure
+    becomes a Result, never an exception."""
+
+    if sub.path is None:
+        return Result(
+            task=task.id,
+            task_version=task.version,
+            status="invalid",
+            message=sub.problem or "refused",
+            threshold=task.grading.threshold,
+        )
+    try:
+        return grade(task, sub.path, data, limits=limits, server=server)
+    except SubmissionError as err:
+        status: Status = "timeout" if err.status == "timeout" else "invalid"
+        message = str(err)
+    except GraderError as err:
+        status, message = "error", str(err)
+    except Exception as err:  # one broken submission must not stop a cohort
+        status, message = "error", f"internal error grading this model: {type(err).__name__}: {err}"
+    return Result(
+        task=task.id,
+        task_version=task.version,
+        status=status,
+        message=message,
+        threshold=task.grading.threshold,
+        model_path=str(sub.path),
+    )

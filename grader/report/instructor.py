@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from grader.instructors.batch import BatchOutcome, Graded
+    from grader.instructors.batch import BatchOutcome
+    from grader.instructors.submissions import Graded
     from grader.instructors.validate import TaskValidation
 
 from grader.instructors.batch import summarize_cohort

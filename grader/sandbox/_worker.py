@@ -4,17 +4,28 @@ Started by :mod:`grader.sandbox.process` as ``python -I _worker.py`` in a privat
 directory with a minimal environment. It is standalone (stdlib + numpy + keras) so that
 nothing of the parent's package or state is importable from here. It never sees labels.
 
-Two modes: ``run SCRIPT`` executes a learner's solution.py; ``predict FD`` grades a model.
+Three modes: ``run SCRIPT`` executes a learner's solution.py; ``predict FD`` grades one model;
+``zygote INPUTS OWN_PID_NS`` is a fork-server for a batch: it imports Keras once, then forks
+one child per model (see :mod:`grader.sandbox.forkserver`).
 
 Protocol for ``predict``: the parent writes one JSON line to stdin (nonce, model path,
 inputs path, expected input shape, batch size). The child answers on the file descriptor
 named on the command line with one JSON line (the nonce, ``ok``, what it saw of the model)
 followed, when ``ok``, by the predictions as one ``.npy`` blob. Everything the model prints
 goes to stdout/stderr, which the parent keeps only as diagnostics.
+
+Protocol for ``zygote``: after importing, it writes one JSON line to stdout (``ready``, its
+thread count). Then per model: the parent writes a JSON line (the request as for
+``predict``, plus ``name``, ``size`` and the child's limits) followed by ``size`` bytes of
+model; the zygote writes the model into a fresh job folder, forks a child that answers
+exactly as ``predict`` does on a pipe, enforces the wall clock, then kills every process
+left in its PID namespace, wipes every folder a child could write, and writes one JSON line
+(how the child ended, its last output lines, the reply's size) followed by the reply bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -77,7 +88,14 @@ def main(argv: list[str]) -> int:
     _set_limits(*(int(a) for a in argv[2:6]))
     if mode == "run":
         return _run_script(argv[6])
-    return _predict(int(argv[6]))
+    if mode == "zygote":
+        return _zygote(argv[6], own_pid_namespace=argv[7] == "1")
+    channel = os.fdopen(int(argv[6]), "wb")
+    request = json.loads(sys.stdin.readline())
+    import numpy as np
+
+    _load_and_predict(request, np.load(request["inputs"], allow_pickle=False), channel)
+    return 0
 
 
 def _run_script(script: str) -> int:
@@ -90,10 +108,8 @@ def _run_script(script: str) -> int:
     return 0
 
 
-def _predict(fd: int) -> int:
-    """Load the model named on stdin, predict the inputs, answer on ``fd``."""
-    channel = os.fdopen(fd, "wb")
-    request = json.loads(sys.stdin.readline())
+def _load_and_predict(request: dict[str, Any], inputs: Any, channel: BinaryIO) -> None:
+    """Load the model named in ``request``, predict ``inputs``, answer on ``channel``."""
     reply: dict[str, Any] = {"nonce": request["nonce"], "ok": False}
     os.environ["KERAS_BACKEND"] = "tensorflow"
 
@@ -115,31 +131,209 @@ def _predict(fd: int) -> int:
     except Exception as err:  # any loader failure means the file is not a usable model
         reply["error"] = f"could not load the model: {_first_line(err)}"
         _answer(channel, reply)
-        return 0
+        return
     reply["input_shape"] = _shape(model.input_shape)
     reply["output_shape"] = _shape(model.output_shape)
     mismatch = _shape_mismatch(reply["input_shape"], request["input_shape"])
     if mismatch:
         reply["error"] = mismatch
         _answer(channel, reply)
-        return 0
-    inputs = np.load(request["inputs"], allow_pickle=False)
+        return
     try:
         outputs = model.predict(inputs, batch_size=request["batch_size"], verbose=0)
     except Exception as err:  # the model's own graph failed on valid inputs
         reply["error"] = f"prediction failed: {_first_line(err)}"
         _answer(channel, reply)
-        return 0
+        return
     if isinstance(outputs, list | tuple | dict):
         reply["error"] = "model returns several outputs; the task needs one class-score tensor"
         _answer(channel, reply)
-        return 0
+        return
     outputs = np.asarray(outputs)
     if outputs.dtype.kind != "f" and "float" in outputs.dtype.name:
         outputs = outputs.astype(np.float32)  # bfloat16 and friends have no .npy form
     reply["ok"] = True
     _answer(channel, reply, outputs)
-    return 0
+
+
+# --- the fork-server ----------------------------------------------------------------------
+
+
+def _threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def _rss_kb() -> int:
+    with open("/proc/self/status") as status:
+        return next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
+
+
+def _zygote(inputs_path: str, *, own_pid_namespace: bool) -> int:
+    """Import Keras once, then fork one confined child per model request on stdin."""
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    import keras  # noqa: F401  (imported once here, inherited by every child)
+    import numpy as np
+    import tensorflow  # noqa: F401
+
+    inputs = np.load(inputs_path, allow_pickle=False)
+    os.unlink(inputs_path)  # in memory now; nothing left on disk for a child to alter
+    control_in, control_out = sys.stdin.buffer, sys.stdout.buffer
+    root = os.path.dirname(os.path.dirname(inputs_path))
+    _not_dumpable()
+    threads = _threads()
+    _say(control_out, {"ready": threads == 1, "threads": threads, "pid": os.getpid()})
+    if threads != 1:
+        return 0  # a fork would copy a process whose other threads hold locks: refuse
+    while True:
+        line = control_in.readline()
+        if not line:
+            return 0
+        request = json.loads(line)
+        blob = control_in.read(request["size"])
+        job = os.path.join(root, "work", "job")
+        os.makedirs(job)
+        model = os.path.join(job, os.path.basename(request["name"]))
+        with open(model, "wb") as out:
+            out.write(blob)
+        request["model"] = model
+        outcome, reply = _fork_one(request, inputs, job, control_in, control_out)
+        outcome["swept"] = _sweep(own_pid_namespace)
+        outcome["zygote_rss_kb"] = _rss_kb()
+        _wipe(root)
+        outcome["size"] = len(reply)
+        _say(control_out, outcome, reply)
+        if _threads() != 1:  # something started a thread in here: stop serving
+            return 0
+
+
+def _fork_one(
+    request: dict[str, Any], inputs: Any, job: str, control_in: Any, control_out: Any
+) -> tuple[dict[str, Any], bytes]:
+    """Fork a child for one model; collect its reply within the wall clock."""
+    import select
+    import signal
+    import time
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one model, then exit
+        try:
+            os.close(read_fd)
+            _become_child(request, job, control_in, control_out)
+            import numpy as np  # noqa: F401
+
+            _load_and_predict(request, inputs, os.fdopen(write_fd, "wb"))
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + request["wall_s"]
+    timed_out, ended = False, None
+    while ended is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        if select.select([read_fd], [], [], min(left, 0.2))[0]:
+            chunk = os.read(read_fd, 1 << 20)
+            if chunk:
+                chunks.append(chunk)
+                continue
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:  # the child is gone: what it wrote is all there is (a grandchild may
+            ended = (status, usage)  # still hold the pipe open, so EOF cannot be awaited)
+            os.set_blocking(read_fd, False)
+            with contextlib.suppress(BlockingIOError):
+                while chunk := os.read(read_fd, 1 << 20):
+                    chunks.append(chunk)
+    os.close(read_fd)
+    for target in (-pid, pid):  # its process group, then itself if it left the group
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(target, signal.SIGKILL)
+    status, usage = ended if ended is not None else os.wait4(pid, 0)[1:]
+    return {
+        "timed_out": timed_out,
+        "exit_status": -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status),
+        "log_tail": _log_tail(os.path.join(job, "child.log")),
+        "child_maxrss_kb": usage.ru_maxrss,
+    }, b"".join(chunks)
+
+
+def _not_dumpable() -> None:
+    """Make this zygote non-dumpable: no child of it may ptrace it or read its memory."""
+    import ctypes
+
+    pr_set_dumpable = 4
+    ctypes.CDLL(None).prctl(pr_set_dumpable, 0, 0, 0, 0)
+
+
+def _become_child(request: dict[str, Any], job: str, control_in: Any, control_out: Any) -> None:
+    """In the forked child: own process group, no control channel, output to a log, limits."""
+    os.setpgid(0, 0)
+    for stream in (control_in, control_out):
+        os.close(stream.fileno())
+    log = os.open(os.path.join(job, "child.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stdout = os.fdopen(1, "w", buffering=1)
+    sys.stderr = os.fdopen(2, "w", buffering=1)
+    os.chdir(job)
+    _set_limits(
+        request["cpu_s"], request["open_files"], request["file_size_mb"], request["memory_mb"]
+    )
+
+
+def _sweep(own_pid_namespace: bool) -> int:
+    """Kill every process left in this PID namespace but its init and this zygote."""
+    if not own_pid_namespace:
+        return 0  # without a namespace of its own, /proc shows the host: touch nothing
+    import signal
+
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, os.getpid()):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    while True:  # reap what were our own children
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+    return killed
+
+
+def _wipe(root: str) -> None:
+    """Empty every folder a child could write: the next child starts as the first did."""
+    import shutil
+
+    for sub in ("home", "keras", "tmp", "work"):
+        folder = os.path.join(root, sub)
+        for entry in os.listdir(folder):
+            path = os.path.join(folder, entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
+
+
+def _log_tail(path: str) -> str:
+    try:
+        with open(path, "rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 8192))
+            return log.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _say(channel: Any, header: dict[str, Any], body: bytes = b"") -> None:
+    channel.write(json.dumps(header).encode() + b"\n" + body)
+    channel.flush()
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@
 
 The seccomp filter refuses ``socket(AF_UNIX, ...)`` (EACCES), so even with the host's
 network namespace shared (``[training] network = true``) the child cannot reach an
-abstract-namespace socket (D-Bus, X11) or any socket file, and ``io_uring_setup`` (ENOSYS),
-whose ring could open and connect sockets without passing the filter. ``socketpair`` still
-works (Python's multiprocessing uses it). Syscalls of other architectures are killed.
+abstract-namespace socket (D-Bus, X11) or any socket file; ``io_uring_setup`` (ENOSYS),
+whose ring could open and connect sockets without passing the filter; and ``ptrace`` and
+``process_vm_readv/writev`` (EPERM), so a child of a fork-server cannot reach into it.
+``socketpair`` still works (Python's multiprocessing uses it). Syscalls of other
+architectures are killed.
 
 In every case the child runs in its own process group, so a timeout kills all of it, and
 with a PID namespace nothing it forks outlives it.
@@ -180,7 +182,8 @@ def _maskable(folder: Path, root: Path) -> bool:
 
 @functools.cache
 def seccomp_program() -> bytes | None:
-    """The compiled BPF filter (UNIX sockets and io_uring refused), or None without libseccomp."""
+    """The compiled BPF filter (UNIX sockets, io_uring and ptrace refused), or None without
+    libseccomp."""
     try:
         import pyseccomp as seccomp
     except (ImportError, OSError):  # the bindings, or libseccomp.so itself, are missing
@@ -191,6 +194,8 @@ def seccomp_program() -> bytes | None:
             seccomp.ERRNO(errno.EACCES), "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_UNIX)
         )
         rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "io_uring_setup")
+        for call in ("ptrace", "process_vm_readv", "process_vm_writev"):  # no reaching into
+            rules.add_rule(seccomp.ERRNO(errno.EPERM), call)  # another process (a zygote)
         with tempfile.TemporaryFile() as out:
             rules.export_bpf(out)
             out.seek(0)

@@ -19,13 +19,16 @@ from pathlib import Path
 
 from grader.errors import InvalidModelError, ModelNotFoundError
 
+REGULAR = "a regular file"
+DIRECTORY = "a directory"
+LINK = "a symbolic link"
 _KINDS = {
-    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFLNK: LINK,
     stat.S_IFIFO: "a named pipe (FIFO)",
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
     stat.S_IFSOCK: "a socket",
-    stat.S_IFDIR: "a directory",
+    stat.S_IFDIR: DIRECTORY,
 }
 _CHUNK = 1 << 20
 
@@ -37,15 +40,15 @@ def kind_of(path: Path) -> str | None:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return None
-    return _KINDS.get(stat.S_IFMT(mode), "a regular file")
+    return _KINDS.get(stat.S_IFMT(mode), REGULAR)
 
 
 def refusal(path: Path, kind: str) -> str:
     """The one line that refuses ``path`` for being ``kind`` instead of a regular file."""
-    fix = "pass the file itself" if kind == "a symbolic link" else "save the model to a file"
+    fix = "pass the file itself" if kind == LINK else "put a regular file there"
     return (
         f"{path.name} is {kind}, not a regular file; the grader opens only regular files "
-        f"(never links, pipes or devices): {fix}, e.g. model.save('model.keras')"
+        f"(never links, pipes or devices): {fix}"
     )
 
 
@@ -57,14 +60,14 @@ def open_regular(path: Path, *, max_bytes: int) -> int:
     kind = kind_of(path)
     if kind is None:
         raise ModelNotFoundError(f"No file at {path}.")
-    if kind != "a regular file":
+    if kind != REGULAR:
         raise InvalidModelError(refusal(path, kind))
     try:
         # O_NONBLOCK: if the path was swapped for a FIFO since the lstat, open does not block.
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         if err.errno == errno.ELOOP:  # swapped for a link since the lstat
-            raise InvalidModelError(refusal(path, "a symbolic link")) from None
+            raise InvalidModelError(refusal(path, LINK)) from None
         raise ModelNotFoundError(f"cannot read {path}: {err.strerror}") from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):

@@ -154,7 +154,7 @@ def child_env(root: Path) -> dict[str, str]:
     }
 
 
-def _launch(
+def launch(
     mode: str,
     root: Path,
     limits: Limits,
@@ -166,12 +166,14 @@ def _launch(
     env: dict[str, str] | None = None,
     hide: tuple[Path, ...] = (),
     read_only: tuple[Path, ...] = (),
+    stderr: Any = subprocess.STDOUT,
+    worker: Path = WORKER,
 ) -> subprocess.Popen[bytes]:
     """Start ``_worker.py MODE`` confined to ``root``, in its own session and process group."""
     argv = [
         sys.executable,
         "-I",
-        str(WORKER),
+        str(worker),
         mode,
         str(limits.cpu_s),
         str(limits.open_files),
@@ -189,7 +191,7 @@ def _launch(
             ),
             stdin=subprocess.PIPE,
             stdout=stdout,
-            stderr=subprocess.STDOUT,
+            stderr=stderr,
             cwd=root / "work",
             env={**child_env(root), **(env or {})},
             pass_fds=(*pass_fds, *(() if filter_fd is None else (filter_fd,))),
@@ -230,7 +232,7 @@ def predict(
     log_path = root / "tmp" / "child.log"
     with log_path.open("wb") as log:
         try:
-            proc = _launch(
+            proc = launch(
                 "predict",
                 root,
                 limits,
@@ -246,7 +248,7 @@ def predict(
             os.close(write_fd)
         received = _Reader(read_fd)
         _send(proc, json.dumps(request).encode() + b"\n")
-        timed_out = _wait(proc, limits.wall_s)
+        timed_out = wait_and_kill(proc, limits.wall_s)
         received.finish()
     log_tail = _tail(log_path)
     if timed_out:
@@ -256,7 +258,7 @@ def predict(
             error=f"grading took longer than {limits.wall_s:.0f} s and was stopped",
             log_tail=log_tail,
         )
-    return _parse(received.data, nonce, len(inputs), log_tail, exit_status=proc.returncode)
+    return parse_reply(received.data, nonce, len(inputs), log_tail, exit_status=proc.returncode)
 
 
 @dataclass(frozen=True)
@@ -287,7 +289,7 @@ def run_script(
     ``env`` adds variables to the minimal child environment (e.g. where the data lives);
     ``read_only`` and ``hide`` are passed to :meth:`grader.sandbox.confine.Isolation.wrap`.
     """
-    proc = _launch(
+    proc = launch(
         "run",
         root,
         limits,
@@ -312,7 +314,7 @@ def run_script(
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     _send(proc, b"")
-    timed_out = _wait(proc, limits.wall_s)
+    timed_out = wait_and_kill(proc, limits.wall_s)
     reader.join(timeout=5)
     return RunOutcome(
         returncode=None if timed_out else proc.returncode,
@@ -331,7 +333,7 @@ def _send(proc: subprocess.Popen[bytes], data: bytes) -> None:
         pass  # the child died early; its (missing) reply says why
 
 
-def _wait(proc: subprocess.Popen[bytes], wall_s: float) -> bool:
+def wait_and_kill(proc: subprocess.Popen[bytes], wall_s: float) -> bool:
     """Wait for the child, then kill its whole process group either way. True on timeout."""
     try:
         proc.wait(timeout=wall_s)
@@ -370,7 +372,7 @@ class _Reader:
         return b"".join(self._chunks)
 
 
-def _parse(
+def parse_reply(
     data: bytes, nonce: str, n_inputs: int, log_tail: str, *, exit_status: int | None = None
 ) -> WorkerReply:
     head, _, body = data.partition(b"\n")

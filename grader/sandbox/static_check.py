@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from grader.errors import InvalidModelError, ModelNotFoundError
-from grader.sandbox.files import kind_of, refusal
+from grader.sandbox.files import DIRECTORY, REGULAR, kind_of, refusal
 
 
 def _names(text: str) -> frozenset[str]:
@@ -144,9 +144,9 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
     kind = kind_of(path)
     if kind is None:
         raise ModelNotFoundError(f"No model at {path}. Train and save one first, e.g. {_SAVE}.")
-    if kind not in ("a regular file", "a directory"):
+    if kind not in (REGULAR, DIRECTORY):
         raise InvalidModelError(refusal(path, kind))  # a link, pipe or device: never opened
-    if kind == "a directory":
+    if kind == DIRECTORY:
         if (path / "saved_model.pb").exists():
             raise _refuse(name, f"is a TensorFlow SavedModel directory; save a Keras file: {_SAVE}")
         raise _refuse(name, "is a directory, not a Keras model file (.keras zip or .h5)")
