@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from contextlib import suppress
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.errors import GraderError
 from grader.result import RubricLine
-from grader.sandbox.process import private_dir
+from grader.sandbox.process import private_dir, wait_and_kill
 
 if TYPE_CHECKING:
     from grader.result import Result
@@ -119,14 +118,7 @@ def _run(folder: Path, log: Path, timeout_s: float, where: Path) -> bool:
             )
         except OSError as err:
             raise GraderError(f"could not start pytest for {where}: {err}") from None
-        try:
-            proc.wait(timeout=timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        timed_out = wait_and_kill(proc, timeout_s)
     return timed_out
 
 
