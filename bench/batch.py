@@ -64,6 +64,8 @@ def timed_batch(subs: Path, out: Path, workers: int, fork_server: bool) -> float
 
 PEAKS: list[tuple[int, int]] = []
 """(zygote, largest child) resident memory in kB of every fork-server, when it closed."""
+CHILD_CPU: list[tuple[float, int]] = []
+"""(CPU seconds of its children, models served) of every fork-server, when it closed."""
 
 
 class _Watched(fork_pool.ForkServer):
@@ -72,6 +74,7 @@ class _Watched(fork_pool.ForkServer):
     def close(self) -> None:
         if self.served:
             PEAKS.append((self.zygote_rss_kb, self.peak_rss_kb))
+            CHILD_CPU.append((self.child_cpu_s, self.served))
         super().close()
 
 
@@ -87,18 +90,18 @@ def main() -> None:
         folder = Path(tmp)
         subs = cohort(folder, args.n)
         model = subs / "student000" / "model.keras"
-        bare = statistics.median(
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", BARE_LOAD_PREDICT, str(model)],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    cwd=ROOT,
-                ).stdout.split()[-1]
-            )
+        bare_runs = [
+            subprocess.run(
+                [sys.executable, "-c", BARE_LOAD_PREDICT, str(model)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            ).stdout.split()[-2:]
             for _ in range(args.bare_repeats)
-        )
+        ]
+        bare_cpu = statistics.median(float(cpu) for cpu, _ in bare_runs)
+        bare = statistics.median(float(wall) for _, wall in bare_runs)
         fresh = timed_batch(subs, folder / "out-fresh", args.workers, fork_server=False)
         forked = timed_batch(subs, folder / "out-forked", args.workers, fork_server=True)
     n, w = args.n, args.workers
@@ -120,6 +123,12 @@ def main() -> None:
         f"  (one worker spends {forked * w / n:.2f} s per model on 1 of {os.cpu_count()} cores; "
         "the bare script uses all of them)"
     )
+    cpu, served = (sum(c for c, _ in CHILD_CPU), sum(s for _, s in CHILD_CPU))
+    if served:
+        print(
+            f"CPU of one forked child (load + predict): {cpu / served:5.2f} s per model "
+            f"(the bare load+predict's CPU: {bare_cpu:5.2f} s)"
+        )
     for zygote_kb, child_kb in PEAKS:
         print(
             f"peak memory: zygote {zygote_kb / 1024:6.0f} MB, one child {child_kb / 1024:6.0f} MB"
