@@ -88,6 +88,7 @@ def grade_task(
 ) -> None:
     """Grade solutions/TASK/model.keras (or --model PATH) on the task's held-out data."""
     from grader.grading import pipeline, training
+    from grader.practice import models
     from grader.report import console, verdict
     from grader.tasks import workspace
     from grader.tasks.spec import load_task
@@ -96,6 +97,7 @@ def grade_task(
         spec = load_task(task_id)
         if train and model is not None:
             raise typer.BadParameter("use either --train or --model, not both")
+        previous = models.keep_current(spec.id) if train else None
         with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
             if train:
                 path = training.train(spec, on_output=console.child_line, on_progress=bar)
@@ -113,6 +115,12 @@ def grade_task(
         problems.append(err)
     if not as_json:
         verdict.show_result(result, spec.title)
+    if previous is not None and previous.sha256 != result.model_sha256:
+        from grader.report import practice as practice_views
+
+        practice_views.show_replaced(
+            spec.id, previous, _quietly(lambda: history.previous_grading(spec.id, previous.sha256))
+        )
     if report_path is not None:
         try:
             _write_report(report_path, result, spec)
@@ -125,6 +133,14 @@ def grade_task(
     for problem in problems:
         console.error(str(problem))
     raise typer.Exit(final.exit_code)
+
+
+def _quietly(read: Any) -> Any:
+    """``read()``, or None when the gradebook cannot say (the error was already reported)."""
+    try:
+        return read()
+    except GraderError:
+        return None
 
 
 def _with_problems(result: Result, problems: list[GraderError]) -> Result:
@@ -256,6 +272,32 @@ def history_cmd(
         console.print_json(practice_views.history_json(attempts, summaries))
     else:
         practice_views.show_history(attempts, summaries)
+
+
+@app.command("restore")
+def restore(
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    attempt: Annotated[
+        int | None,
+        typer.Option("--attempt", help="Restore this attempt's model (# in `grade history`)."),
+    ] = None,
+    best: Annotated[
+        bool, typer.Option("--best", help="Restore the best-scoring model (the default).")
+    ] = False,
+) -> None:
+    """Put a graded model back in solutions/TASK/ (default: the best); the one there is kept."""
+    from grader.practice import history
+    from grader.report import practice as practice_views
+    from grader.tasks.spec import load_task
+
+    try:
+        if best and attempt is not None:
+            raise GraderError("use either --best or --attempt N, not both")
+        spec = load_task(task_id)
+        chosen, target, replaced = history.restore(spec.id, attempt)
+    except GraderError as err:
+        raise _fail(err) from None
+    practice_views.show_restored(chosen, target, replaced)
 
 
 exam_app = typer.Typer(

@@ -57,6 +57,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             limit_s REAL NOT NULL,
             submitted_at REAL)""",
     ),
+    ("ALTER TABLE attempts ADD COLUMN model_file TEXT",),
 )
 """Migration N (1-based) brings a gradebook from ``user_version`` N-1 to N. Append only."""
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -98,6 +99,8 @@ class Attempt:
     value: float | None
     score: int
     model_sha256: str | None
+    model_file: str | None
+    """The graded file's name (``model.keras``); its bytes are kept under ``model_sha256``."""
     time_used_s: float | None
     time_limit_s: float | None
     late: bool
@@ -200,15 +203,16 @@ class Gradebook:
         now = time.time()
         with self.write() as db:
             cur = db.execute(
-                "INSERT INTO attempts (task, status, value, score, model_sha256, result_json, "
-                "time_used_s, time_limit_s, late, session_id, grader_version, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO attempts (task, status, value, score, model_sha256, model_file, "
+                "result_json, time_used_s, time_limit_s, late, session_id, grader_version, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     result["task"],
                     result["status"],
                     result.get("value"),
                     result.get("score", 0),
                     result.get("model_sha256"),
+                    _file_name(result.get("model_path")),
                     json.dumps(result, allow_nan=False),
                     result.get("time_used_s"),
                     result.get("time_limit_s"),
@@ -238,8 +242,8 @@ class Gradebook:
     def attempts(self, task: str | None = None, session_id: int | None = None) -> list[Attempt]:
         """Attempts in the order they were graded, optionally of one task or session."""
         sql = (
-            "SELECT id, task, status, value, score, model_sha256, time_used_s, time_limit_s, "
-            "late, session_id, created_at, result_json FROM attempts"
+            "SELECT id, task, status, value, score, model_sha256, model_file, time_used_s, "
+            "time_limit_s, late, session_id, created_at, result_json FROM attempts"
         )
         where, args = [], []
         if task is not None:
@@ -259,15 +263,20 @@ class Gradebook:
                 value=r[3],
                 score=r[4],
                 model_sha256=r[5],
-                time_used_s=r[6],
-                time_limit_s=r[7],
-                late=bool(r[8]),
-                session_id=r[9],
-                created_at=r[10],
-                result=json.loads(r[11]),
+                model_file=r[6],
+                time_used_s=r[7],
+                time_limit_s=r[8],
+                late=bool(r[9]),
+                session_id=r[10],
+                created_at=r[11],
+                result=json.loads(r[12]),
             )
             for r in rows
         ]
+
+
+def _file_name(path: object) -> str | None:
+    return Path(path).name if isinstance(path, str) and path else None
 
 
 def _session(row: tuple[Any, ...], now: float) -> Session:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.errors import WorkspaceError
+from grader.practice import models
 from grader.practice.clock import Elapsed
 from grader.practice.gradebook import Attempt, Gradebook, gradebook_path, open_gradebook
 
@@ -19,8 +22,12 @@ if TYPE_CHECKING:
 
 
 def record(result: Result) -> Result:
-    """Stamp ``result`` with its clock and store it; an attempt after the limit is flagged late."""
+    """Stamp ``result`` with its clock and store it; an attempt after the limit is flagged late.
+
+    The graded model file is kept in the model store (:mod:`grader.practice.models`).
+    """
     with open_gradebook() as book:
+        result = _keep_model(book, result)
         clock, session_id = _clock_for(book, result.task)
         if clock is not None:
             notes = list(result.notes)
@@ -37,6 +44,33 @@ def record(result: Result) -> Result:
             )
         book.add_attempt(result.to_dict(), session_id)
     return result
+
+
+def _keep_model(book: Gradebook, result: Result) -> Result:
+    """Keep the graded file's bytes and prune the store; say so in the notes when it matters."""
+    if not result.model_sha256 or not result.model_path:
+        return result
+    notes = list(result.notes)
+    try:
+        models.keep(Path(result.model_path), result.model_sha256)
+        attempts = book.attempts()
+        tasks = dict.fromkeys(a.task for a in attempts)
+        protected = {result.model_sha256}
+        for task in tasks:
+            top = models.best([a for a in attempts if a.task == task])
+            if top is not None and top.model_sha256:
+                protected.add(top.model_sha256)
+        removed = models.prune(protected)
+    except WorkspaceError as err:
+        notes.append(f"the model was not kept for `grade restore`: {err}")
+        return dataclasses.replace(result, notes=notes)
+    if removed:
+        notes.append(
+            f"pruned {len(removed)} old kept model(s) to stay under the model store's "
+            f"{models.budget_bytes() / 2**20:,.0f} MB budget (${models.BUDGET_ENV}); "
+            "each task's best is never pruned"
+        )
+    return dataclasses.replace(result, notes=notes)
 
 
 def _clock_for(book: Gradebook, task: str) -> tuple[Elapsed | None, int | None]:
@@ -89,6 +123,22 @@ def load(task: str | None = None) -> tuple[list[Attempt], list[TaskProgress]]:
         attempts = book.attempts(task)
     tasks = dict.fromkeys(a.task for a in attempts)
     return attempts, [task_progress(t, attempts) for t in tasks]
+
+
+def restore(
+    task: str, attempt_id: int | None = None
+) -> tuple[Attempt, Path, models.Current | None]:
+    """Put attempt ``attempt_id``'s model (default: the best) back in ``solutions/<task>/``:
+    (the attempt, the restored path, the model it replaced, itself kept)."""
+    attempts = load(task)[0]
+    chosen = models.choose(task, attempts, attempt_id)
+    target, replaced = models.restore(task, chosen)
+    return chosen, target, replaced
+
+
+def previous_grading(task: str, sha256: str) -> Attempt | None:
+    """The latest attempt of ``task`` that graded these model bytes (None: never graded)."""
+    return next((a for a in reversed(load(task)[0]) if a.model_sha256 == sha256), None)
 
 
 def task_status(task_ids: list[str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -14,8 +15,10 @@ if TYPE_CHECKING:
     from grader.practice.exam import ExamReport
     from grader.practice.gradebook import Attempt, Clock, Session
     from grader.practice.history import TaskProgress
+    from grader.practice.models import Current
 
 from grader.practice.exam import PASS_MARK
+from grader.practice.models import SHORT
 from grader.report.console import (
     STATUS_STYLE,
     fmt_minutes,
@@ -125,7 +128,8 @@ def show_history(attempts: list[Attempt], summaries: list[TaskProgress]) -> None
         out.print("No attempts recorded yet. Grade one with [bold]grade TASK[/bold].")
         return
     table = Table(title="Attempts", box=box.SIMPLE_HEAD, title_justify="left")
-    for name in ("#", "when", "task", "status", "accuracy", "", "score", "time used"):
+    names = ("#", "when", "task", "model", "status", "accuracy", "", "score", "time used", "why")
+    for name in names:
         table.add_column(name, justify="right" if name in ("#", "accuracy", "score") else "left")
     for a in attempts:
         label, style = STATUS_STYLE.get(a.status, (a.status.upper(), "bold"))
@@ -135,11 +139,13 @@ def show_history(attempts: list[Attempt], summaries: list[TaskProgress]) -> None
             str(a.id),
             when,
             a.task,
+            _model_cell(a),
             Text(f" {label} ", style),
             fmt_pct(a.value),
             text_bar(a.value or 0.0, 10),
             f"{a.score}/5",
             Text(used, style="red" if a.late else ""),
+            _why(a),
         )
     out.print(table)
     trend = Table(title="Progress", box=box.SIMPLE_HEAD, title_justify="left")
@@ -156,6 +162,20 @@ def show_history(attempts: list[Attempt], summaries: list[TaskProgress]) -> None
             first,
         )
     out.print(trend)
+
+
+def _model_cell(attempt: Attempt) -> str:
+    """``model.keras 1a2b3c4d``: which file was graded, and which bytes."""
+    sha = (attempt.model_sha256 or "")[:SHORT]
+    return " ".join(part for part in (attempt.model_file or "-", sha) if part)
+
+
+def _why(attempt: Attempt) -> Text:
+    """The one-line reason of an ``invalid`` or ``timeout`` attempt (blank otherwise)."""
+    if attempt.status not in ("invalid", "timeout", "error"):
+        return Text("")
+    message = str(attempt.result.get("message", "")).removeprefix("invalid model: ")
+    return Text(message.splitlines()[0] if message else "", style="dim")
 
 
 def _session_dict(session: Session) -> dict[str, object]:
@@ -215,3 +235,28 @@ def show_exam(result: ExamReport) -> None:
     )
     for task in result.missing:
         note(f"note: {task} is no longer in the catalogue; left out of the total.")
+
+
+def _graded(attempt: Attempt | None) -> str:
+    if attempt is None:
+        return "never graded"
+    return f"attempt #{attempt.id}: {attempt.status}, {fmt_pct(attempt.value)}, {attempt.score}/5"
+
+
+def show_replaced(task: str, previous: Current, graded: Attempt | None) -> None:
+    """``grade TASK --train``: the model the training overwrote, and how to get it back."""
+    note(
+        f"Replaced {previous.path.name} ({previous.sha256[:SHORT]}, {_graded(graded)}); "
+        f"it is kept: `grade restore {task} --best` puts the best model back."
+    )
+
+
+def show_restored(attempt: Attempt, target: Path, replaced: Current | None) -> None:
+    """``grade restore``: what was put back, and what it replaced (kept too)."""
+    sha = (attempt.model_sha256 or "")[:SHORT]
+    out.print(f"Restored {target} ({sha}, {_graded(attempt)}).", soft_wrap=True)
+    if replaced is not None and replaced.sha256 != attempt.model_sha256:
+        note(
+            f"The model it replaced ({replaced.sha256[:SHORT]}) is kept; "
+            f"`grade history {attempt.task}` lists every attempt."
+        )
