@@ -135,6 +135,13 @@ def grade_task(
     raise typer.Exit(final.exit_code)
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a question on stdin (a pipe or a script cannot)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
 def _quietly(read: Any) -> Any:
     """``read()``, or None when the gradebook cannot say (the error was already reported)."""
     try:
@@ -325,10 +332,11 @@ def exam_start(
 
     wanted = [t for item in task_ids or [] for t in item.split(",") if t.strip()]
     try:
-        session = exam.start([t.strip() for t in wanted] or None, minutes)
+        session, skipped = exam.start([t.strip() for t in wanted] or None, minutes)
     except GraderError as err:
         raise _fail(err) from None
     practice_views.show_session(session)
+    practice_views.show_skipped(skipped)
 
 
 @exam_app.command("status")
@@ -338,15 +346,18 @@ def exam_status() -> None:
     from grader.report import practice as practice_views
 
     try:
-        session = exam.status()
+        session, scores = exam.status()
     except GraderError as err:
         raise _fail(err) from None
-    practice_views.show_session(session)
+    practice_views.show_session(session, scores)
 
 
 @exam_app.command("submit")
 def exam_submit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the exam report as JSON.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask, even while time remains.")
+    ] = False,
 ) -> None:
     """End the session: best score per task, weighted total, pass or fail, time used."""
     from grader.practice import exam
@@ -354,6 +365,14 @@ def exam_submit(
     from grader.report import practice as practice_views
 
     try:
+        session, _ = exam.status()
+        if not yes and not session.time.over:
+            left = console.fmt_minutes(session.time.left_s)
+            if not _interactive():
+                raise GraderError(
+                    f"{left} of the exam remain; run `grade exam submit --yes` to end it now."
+                )
+            typer.confirm(f"{left} of the exam remain. Submit now?", abort=True, err=True)
         result = exam.submit()
     except GraderError as err:
         raise _fail(err) from None

@@ -145,3 +145,13 @@ def test_resolve_url_prefers_argument_then_mirror_then_origin(
     monkeypatch.setenv(download.MIRROR_ENV, "http://127.0.0.1:9")
     assert download.resolve_url(origin, "f.gz") == "http://127.0.0.1:9/f.gz"
     assert download.resolve_url(origin, "f.gz", base_url="http://m/x/") == "http://m/x/f.gz"
+
+
+def test_offline_fetch_asks_the_server_nothing_and_is_missing(
+    server: Server, tmp_path: Path
+) -> None:
+    (server.root / "blob.gz").write_bytes(b"here")
+    with download.offline(), pytest.raises(DatasetMissingError, match="not on this machine"):
+        download.fetch(server.url + "blob.gz", tmp_path / "blob.gz")
+    assert server.requests == [] and not (tmp_path / "blob.gz").exists()
+    assert download.fetch(server.url + "blob.gz", tmp_path / "blob.gz").read_bytes() == b"here"

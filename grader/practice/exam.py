@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from grader.errors import GradebookError, UnknownTaskError
+from grader.errors import DatasetError, DatasetMissingError, GradebookError, UnknownTaskError
 from grader.practice.gradebook import Attempt, Session, open_gradebook
 from grader.tasks.spec import TaskSpec, load_catalogue
 
@@ -43,38 +43,81 @@ class ExamReport:
     """Tasks of the session that no longer exist in the catalogue (left out of the total)."""
 
 
-def choose_tasks(catalogue: list[TaskSpec], wanted: list[str] | None) -> list[TaskSpec]:
-    """``wanted`` checked against the catalogue, else the first task of each category."""
+@dataclass(frozen=True)
+class Skipped:
+    """A task the default exam passed over, and why."""
+
+    task: str
+    reason: str
+
+
+def missing_data(task: TaskSpec) -> str | None:
+    """Why ``task`` cannot be graded here without a download (None: its data is here)."""
+    from grader.datasets import download, load, load_heldout, public_splits  # numpy: lazily
+
+    try:
+        with download.offline():
+            load_heldout(task)
+            if "train" in public_splits(task.dataset.name):
+                load(task.dataset.name, "train")
+    except DatasetMissingError:
+        return f"its data ({task.dataset.name}) is not on this machine"
+    except DatasetError as err:
+        return f"its data ({task.dataset.name}) cannot be read: {err}"
+    return None
+
+
+def choose_tasks(
+    catalogue: list[TaskSpec], wanted: list[str] | None
+) -> tuple[list[TaskSpec], list[Skipped]]:
+    """``wanted`` checked against the catalogue, else the first task of each category whose
+    data is on this machine: (the tasks, those passed over)."""
     by_id = {t.id: t for t in catalogue}
     if wanted:
         for name in wanted:
             if name not in by_id:
                 raise UnknownTaskError(name, difflib.get_close_matches(name, list(by_id), n=3))
-        return [by_id[name] for name in dict.fromkeys(wanted)]
+        return [by_id[name] for name in dict.fromkeys(wanted)], []
     first: dict[int, TaskSpec] = {}
+    skipped: list[Skipped] = []
     for task in sorted(catalogue, key=lambda t: t.id):
-        first.setdefault(task.category, task)
-    return [first[c] for c in sorted(first)]
+        if task.category in first:
+            continue
+        why = missing_data(task)
+        if why is None:
+            first[task.category] = task
+        else:
+            skipped.append(Skipped(task.id, why))
+    return [first[c] for c in sorted(first)], skipped
 
 
-def start(tasks: list[str] | None = None, minutes: int = DEFAULT_MINUTES) -> Session:
-    """Open a session over ``tasks`` (default one per category) lasting ``minutes``."""
+def start(
+    tasks: list[str] | None = None, minutes: int = DEFAULT_MINUTES
+) -> tuple[Session, list[Skipped]]:
+    """Open a session over ``tasks`` (default one per category whose data is here) lasting
+    ``minutes``: (the session, the tasks passed over)."""
     if minutes < 1:
         raise GradebookError(f"--minutes must be at least 1, got {minutes}")
-    chosen = choose_tasks(load_catalogue(), tasks)
+    chosen, skipped = choose_tasks(load_catalogue(), tasks)
     if not chosen:
-        raise GradebookError("No tasks in the catalogue to make an exam of; run `grade list`.")
+        raise GradebookError(
+            "No task of the catalogue has its data on this machine; name tasks with "
+            "`grade exam start --tasks ...` (their data downloads on first grading)."
+            if skipped
+            else "No tasks in the catalogue to make an exam of; run `grade list`."
+        )
     with open_gradebook() as book:
-        return book.start_session([t.id for t in chosen], minutes * 60.0)
+        return book.start_session([t.id for t in chosen], minutes * 60.0), skipped
 
 
-def status() -> Session:
-    """The running session; say how to start one when there is none."""
+def status() -> tuple[Session, dict[str, list[int]]]:
+    """The running session and each of its tasks' scores so far; say how to start one when
+    there is none."""
     with open_gradebook() as book:
         session = book.active_session()
-    if session is None:
-        raise GradebookError("No exam session is running; start one with `grade exam start`.")
-    return session
+        if session is None:
+            raise GradebookError("No exam session is running; start one with `grade exam start`.")
+        return session, attempts_by_task(book.attempts(session_id=session.id))
 
 
 def submit() -> ExamReport:

@@ -12,7 +12,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from grader.practice.clock import Elapsed
-    from grader.practice.exam import ExamReport
+    from grader.practice.exam import ExamReport, Skipped
     from grader.practice.gradebook import Attempt, Clock, Session
     from grader.practice.history import TaskProgress
     from grader.practice.models import Current
@@ -188,12 +188,20 @@ def _session_dict(session: Session) -> dict[str, object]:
     }
 
 
-def show_session(session: Session) -> None:
-    """``grade exam start|status``: the session's tasks and clock."""
+def show_session(session: Session, scores: dict[str, list[int]] | None = None) -> None:
+    """``grade exam start|status``: the session's tasks (with ``scores``, each one's best so
+    far) and clock."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim")
     grid.add_column()
-    grid.add_row("tasks", ", ".join(session.tasks))
+    if scores is None:
+        grid.add_row("tasks", ", ".join(session.tasks))
+    else:
+        for task in session.tasks:
+            mine = scores.get(task, [])
+            plural = "s" if len(mine) != 1 else ""
+            best = f"best {max(mine)}/5 ({len(mine)} attempt{plural})" if mine else ""
+            grid.add_row(task, best or "not graded yet")
     grid.add_row("time", _clock_text(session.time))
     grid.add_row("next", "grade each task as usual; `grade exam submit` when done")
     out.print(Panel(grid, title=f"Exam #{session.id}", title_align="left", box=box.ROUNDED))
@@ -229,8 +237,9 @@ def show_exam(result: ExamReport) -> None:
     out.print(
         Text.assemble(
             (f" {verdict[0]} ", verdict[1]),
-            f"  weighted total {result.total:.0%} (pass mark {PASS_MARK:.0%})  ·  time used ",
-            _clock_text(result.session.time),
+            f"  weighted total {result.total:.0%} (pass mark {PASS_MARK:.0%})  ·  "
+            f"{fmt_minutes(result.session.time.used_s)} of "
+            f"{fmt_minutes(result.session.time.limit_s)} used",
         )
     )
     for task in result.missing:
@@ -260,3 +269,9 @@ def show_restored(attempt: Attempt, target: Path, replaced: Current | None) -> N
             f"The model it replaced ({replaced.sha256[:SHORT]}) is kept; "
             f"`grade history {attempt.task}` lists every attempt."
         )
+
+
+def show_skipped(skipped: list[Skipped]) -> None:
+    """``grade exam start``: the tasks the default choice passed over, and why."""
+    for s in skipped:
+        note(f"skipped {s.task}: {s.reason}; name it with --tasks to include it anyway.")
