@@ -55,9 +55,10 @@ def show_result(result: Result, title: str = "") -> None:
                 f"{fmt_minutes(result.time_used_s)} of {fmt_minutes(result.time_limit_s)}", late
             ),
         )
-    summary.add_row(
-        "graded in", f"{result.elapsed_s:.1f} s on {result.n_heldout:,} held-out images"
-    )
+    if result.value is not None:  # an unusable model was never run on the held-out images
+        summary.add_row(
+            "graded in", f"{result.elapsed_s:.1f} s on {result.n_heldout:,} held-out images"
+        )
     if result.model_sha256:
         summary.add_row("model", f"{result.model_path}  sha256 {result.model_sha256[:12]}")
     parts: list[Table | Text] = [summary]
@@ -79,14 +80,15 @@ def show_result(result: Result, title: str = "") -> None:
 
 
 def _per_class_table(result: Result) -> Table:
-    weakest = {c.label for c in sorted(result.per_class, key=lambda c: c.accuracy)[:2]}
+    threshold = result.threshold or 0.0
+    below = [c for c in result.per_class if c.accuracy < threshold]
+    weakest = {c.label for c in sorted(below, key=lambda c: c.accuracy)[:2]}
     table = Table(box=box.SIMPLE_HEAD, title="Per class", title_justify="left", pad_edge=False)
     table.add_column("label", justify="right", style="dim")
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     table.add_column("", no_wrap=True)
     table.add_column("n", justify="right", style="dim")
-    threshold = result.threshold or 0.0
     for c in result.per_class:
         style = "red" if c.accuracy < threshold else "green"
         name = Text(c.name + ("  ← weakest" if c.label in weakest else ""))
