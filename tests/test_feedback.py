@@ -104,3 +104,19 @@ def test_grading_keeps_training_mistakes_and_logit_hint(
     train = datasets.load("tiny", "train")
     assert train.labels[index] == true  # an index into the training split
     assert any("from_logits=True" in h for h in result.hints)
+
+
+def test_underfitting_when_training_and_held_out_are_both_far_below(tiny_task: TaskSpec) -> None:
+    (hint,) = feedback.hints(tiny_task, _summary(), accuracy=0.601, train_accuracy=0.62)
+    assert hint.startswith("Underfitting: 62.0% on training images and 60.1% held out")
+    assert "90% pass mark" in hint and "epochs" in hint and "EarlyStopping's patience" in hint
+    assert "learning rate" in hint
+
+
+def test_no_underfitting_hint_near_the_pass_mark_or_without_a_training_sample(
+    tiny_task: TaskSpec,
+) -> None:
+    assert feedback.hints(tiny_task, _summary(), accuracy=0.85, train_accuracy=0.86) == []
+    assert feedback.hints(tiny_task, _summary(), accuracy=0.5) == []
+    # A small training sample scoring low while held out passes is noise, not underfitting.
+    assert feedback.hints(tiny_task, _summary(), accuracy=0.95, train_accuracy=0.7) == []

@@ -25,6 +25,8 @@ MAX_MISTAKES = 24
 """Misclassified training images kept (by index) for the visual report."""
 OVERFIT_GAP = 0.10
 """Training accuracy this far above held-out accuracy is called overfitting."""
+UNDERFIT_GAP = 0.10
+"""Training and held-out accuracy both this far below the pass mark is called underfitting."""
 PARAMS_SHARE = 0.5
 """A model using this share of ``max_params`` or more is far larger than the task needs."""
 _PROBABILITIES = ("softmax", "sigmoid")
@@ -84,6 +86,18 @@ def hints(
             f"Overfitting: {train_accuracy:.1%} on training images but {accuracy:.1%} held out "
             f"({(train_accuracy - accuracy) * 100:.1f} points apart). Add Dropout or data "
             "augmentation, or stop earlier (EarlyStopping on a validation split)."
+        )
+    threshold = task.grading.threshold
+    if (
+        train_accuracy is not None
+        and train_accuracy < threshold - UNDERFIT_GAP
+        and accuracy < threshold - UNDERFIT_GAP
+    ):
+        found.append(
+            f"Underfitting: {train_accuracy:.1%} on training images and {accuracy:.1%} held out, "
+            f"both far below the {threshold:.0%} pass mark: the model has not learned the "
+            "training data yet. Train for more epochs, loosen EarlyStopping's patience (or "
+            "drop it), and check the learning rate (too high diverges, too low barely moves)."
         )
     return found
 
