@@ -182,3 +182,17 @@ def test_unwritable_report_with_json_is_exit_2_and_one_error_object(
     record = _one_json_object(result.stdout)
     assert record["status"] == "error" and "cannot write the report" in str(record["message"])
     assert not page.exists()
+
+
+def test_no_model_names_the_misplaced_file_and_the_fix(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    (workspace / "model.keras").write_bytes(b"m")
+    result = runner.invoke(app, ["tiny01"])
+    assert result.exit_code == 1
+    assert (
+        "but found model.keras: move it there (`mv model.keras solutions/tiny01/model.keras`)"
+        in result.stderr
+    )
+    assert "`grade tiny01 --model model.keras`" in result.stderr

@@ -52,3 +52,57 @@ def test_copy_starter_never_overwrites(workspace: Path) -> None:
 def test_missing_starter_is_a_workspace_error(workspace: Path) -> None:
     with pytest.raises(WorkspaceError, match=r"no starter\.py"):
         copy_starter(workspace / "nope.py", "tiny01")
+
+
+@pytest.mark.parametrize(
+    ("where", "name"),
+    [
+        ("solutions/tiny01", "my_model.keras"),
+        ("solutions", "model.keras"),
+        (".", "model.keras"),
+        (".", "my_model.h5"),
+    ],
+)
+def test_a_model_in_the_wrong_place_is_named_with_the_fix(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, where: str, name: str
+) -> None:
+    monkeypatch.chdir(workspace)
+    (workspace / where).mkdir(parents=True, exist_ok=True)
+    (workspace / where / name).write_bytes(b"m")
+    with pytest.raises(ModelNotFoundError) as caught:
+        find_model("tiny01")
+    found = str(Path(where) / name)
+    suffix = Path(name).suffix
+    assert str(caught.value) == (
+        "No model in solutions/tiny01/ (looked for model.keras or model.h5), but found "
+        f"{found}: move it there (`mv {found} solutions/tiny01/model{suffix}`) or grade it "
+        f"where it is with `grade tiny01 --model {found}`."
+    )
+
+
+def test_a_savedmodel_folder_gets_the_model_save_line(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    saved = workspace / "solutions" / "tiny01" / "model"
+    saved.mkdir(parents=True)
+    (saved / "saved_model.pb").write_bytes(b"pb")
+    with pytest.raises(ModelNotFoundError) as caught:
+        find_model("tiny01")
+    assert str(caught.value) == (
+        "No model in solutions/tiny01/ (looked for model.keras or model.h5), but "
+        "solutions/tiny01/model/ is a SavedModel folder, which the grader does not load: "
+        'save one file with `model.save("solutions/tiny01/model.keras")`.'
+    )
+
+
+def test_misplaced_models_never_follow_a_linked_folder(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, outside_tmp: Path
+) -> None:
+    monkeypatch.chdir(workspace)
+    (outside_tmp / "saved_model.pb").write_bytes(b"pb")
+    folder = workspace / "solutions" / "tiny01"
+    folder.mkdir(parents=True)
+    (folder / "model").symlink_to(outside_tmp, target_is_directory=True)
+    with pytest.raises(ModelNotFoundError, match=r"Run `python solutions/tiny01/solution\.py`"):
+        find_model("tiny01")

@@ -10,6 +10,7 @@ from grader.errors import ModelNotFoundError, WorkspaceError
 
 MODEL_NAMES = ("model.keras", "model.h5")
 """Files ``grade <task>`` looks for in ``solutions/<task>/``, in this order."""
+_SUFFIXES = (".keras", ".h5")
 
 
 def workspace_root() -> Path:
@@ -37,11 +38,51 @@ def find_model(task_id: str) -> Path:
         if (folder / name).exists():
             return folder / name
     rel = _relative(folder)
-    raise ModelNotFoundError(
-        f"No model in {rel}/ (looked for {' or '.join(MODEL_NAMES)}). "
-        f"Run `python {rel}/solution.py` to train and save one, "
-        f"or `grade {task_id} --train`, or pass --model PATH."
-    )
+    looked = f"No model in {rel}/ (looked for {' or '.join(MODEL_NAMES)})"
+    found = misplaced_models(task_id)
+    if not found:
+        raise ModelNotFoundError(
+            f"{looked}. Run `python {rel}/solution.py` to train and save one, "
+            f"or `grade {task_id} --train`, or pass --model PATH."
+        )
+    first = found[0]
+    where = _relative(first)
+    others = f" (and {', '.join(_relative(p) for p in found[1:3])})" if found[1:] else ""
+    if first.is_dir():
+        fix = (
+            f"{where}/ is a SavedModel folder, which the grader does not load: save one file "
+            f'with `model.save("{rel}/model.keras")`'
+        )
+    else:
+        fix = (
+            f"found {where}{others}: move it there (`mv {where} {rel}/model{first.suffix}`) "
+            f"or grade it where it is with `grade {task_id} --model {where}`"
+        )
+    raise ModelNotFoundError(f"{looked}, but {fix}.")
+
+
+def misplaced_models(task_id: str) -> list[Path]:
+    """Models saved where ``grade TASK`` does not look: a SavedModel folder or another
+    ``.keras``/``.h5`` in ``solutions/<task>/``, one in ``solutions/`` or in the current folder.
+
+    Only names are listed (never followed or opened): the learner's files are read only
+    through :mod:`grader.sandbox.files`.
+    """
+    folder = solution_dir(task_id)
+    found: list[Path] = []
+    for place in dict.fromkeys((folder, Path.cwd(), folder.parent)):
+        try:
+            entries = sorted(os.scandir(place), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                if place == folder and (path / "saved_model.pb").exists():
+                    found.append(path)
+            elif path.suffix.lower() in _SUFFIXES and path not in found:
+                found.append(path)
+    return found
 
 
 def copy_starter(starter: Path, task_id: str) -> tuple[Path, bool]:
