@@ -120,3 +120,23 @@ def test_no_underfitting_hint_near_the_pass_mark_or_without_a_training_sample(
     assert feedback.hints(tiny_task, _summary(), accuracy=0.5) == []
     # A small training sample scoring low while held out passes is noise, not underfitting.
     assert feedback.hints(tiny_task, _summary(), accuracy=0.95, train_accuracy=0.7) == []
+
+
+def _colour(task: TaskSpec, shape: tuple[int, int, int] = (64, 64, 3)) -> TaskSpec:
+    return dataclasses.replace(task, model=dataclasses.replace(task.model, input_shape=shape))
+
+
+def test_colour_input_size_mismatch_names_the_image_size_to_pass(tiny_task: TaskSpec) -> None:
+    (hint,) = feedback.input_size_hint(_colour(tiny_task), [None, 150, 150, 3])
+    assert hint == (
+        "The model reads 150x150 images; the task feeds 64x64. If you load the class folders "
+        "with image_dataset_from_directory, pass image_size=(64, 64) "
+        "(and keras.Input((64, 64, 3)))."
+    )
+
+
+def test_no_image_size_hint_for_other_mismatches(tiny_task: TaskSpec) -> None:
+    assert feedback.input_size_hint(_colour(tiny_task), [None, 64, 64, 3]) == []
+    assert feedback.input_size_hint(_colour(tiny_task), [None, 64, 64, 1]) == []
+    assert feedback.input_size_hint(tiny_task, [None, 32, 32, 1]) == []
+    assert feedback.input_size_hint(_colour(tiny_task), None) == []

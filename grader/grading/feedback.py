@@ -102,6 +102,23 @@ def hints(
     return found
 
 
+def input_size_hint(task: TaskSpec, model_input: object) -> list[str]:
+    """For a colour-image task whose model wants another height and width: which
+    ``image_size`` to read the folders at (empty when that is not the mismatch)."""
+    want = tuple(task.model.input_shape)
+    got = model_input[1:] if isinstance(model_input, list) else None
+    if len(want) != 3 or want[2] != 3 or got is None or len(got) != 3 or got[2] != 3:
+        return []
+    if all(g is None or g == w for g, w in zip(got[:2], want[:2], strict=True)):
+        return []
+    height, width = want[:2]
+    return [
+        f"The model reads {got[0]}x{got[1]} images; the task feeds {height}x{width}. If you load "
+        "the class folders with image_dataset_from_directory, pass "
+        f"image_size=({height}, {width}) (and keras.Input(({height}, {width}, 3)))."
+    ]
+
+
 class Extras(TypedDict):
     """The Result fields feedback fills in."""
 

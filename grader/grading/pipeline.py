@@ -101,7 +101,9 @@ def grade(
     if reply.timed_out:
         return base.finish("timeout", str(reply.error), started)
     if not reply.ok or reply.outputs is None:
-        return base.refused(str(reply.error), started)
+        refused = base.refused(str(reply.error), started)
+        hints = feedback.input_size_hint(task, reply.meta.get("input_shape"))
+        return replace(refused, hints=hints) if hints else refused
     n = len(data.labels)
     outputs, train_outputs = reply.outputs[:n], reply.outputs[n:]
     try:
