@@ -223,3 +223,26 @@ def test_a_checks_py_that_is_a_link_is_refused(tmp_path: Path) -> None:
     (path.parent / "checks.py").symlink_to(elsewhere)
     with pytest.raises(SpecError, match="regular file"):
         TaskSpec.from_toml(path)
+
+
+BINARY_TASKS = [t for t in task_ids(REPO_TASKS) if load_task(t, REPO_TASKS).model.classes == 2]
+
+
+@pytest.mark.parametrize("task_id", BINARY_TASKS)
+def test_binary_prompt_says_what_a_two_unit_softmax_gets(task_id: str) -> None:
+    """The grader reads a 2-unit softmax by argmax; the prompt must say whether the rubric
+    accepts it or caps it, so prompt and grader agree."""
+    spec = load_task(task_id, REPO_TASKS)
+    prompt = spec.prompt_path.read_text(encoding="utf-8")
+    assert 'Dense(2, activation="softmax")' in prompt
+    heads = spec.rubric.output
+    if heads and ("softmax", 2) not in heads:
+        assert spec.rubric.on_unmet in ("cap", "fail")
+        word = "capped" if spec.rubric.on_unmet == "cap" else "fails"
+        assert word in prompt
+    else:
+        assert "also accepted" in prompt
+
+
+def test_the_catalogue_has_a_binary_task() -> None:
+    assert BINARY_TASKS
