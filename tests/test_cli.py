@@ -196,3 +196,18 @@ def test_no_model_names_the_misplaced_file_and_the_fix(
         in result.stderr
     )
     assert "`grade tiny01 --model model.keras`" in result.stderr
+
+
+def test_show_prints_code_blocks_verbatim_and_unwrapped(workspace: Path) -> None:
+    long_line = (
+        "train_ds = keras.utils.image_dataset_from_directory(data_dir, image_size=(64, 64), seed=1)"
+    )
+    prompt = workspace / "tasks" / "tiny01" / "prompt.md"
+    prompt.write_text(
+        f"# Tiny\n\nLoad it:\n\n```python\n{long_line}\n\nx = 1\n```\n\nThen train.\n"
+    )
+    result = runner.invoke(app, ["show", "tiny01"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert f"    {long_line}" in lines
+    assert "    x = 1" in lines and "Then train." in result.stdout and "Load it:" in result.stdout

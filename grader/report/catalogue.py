@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,10 +55,8 @@ def show_catalogue(tasks: list[TaskSpec], status: dict[str, str] | None = None) 
 
 def show_task(task: TaskSpec) -> None:
     """``grade show``: the prompt, then the contract the grader enforces."""
-    from rich.markdown import Markdown
-
     if task.prompt_path.is_file():
-        out.print(Markdown(task.prompt_path.read_text(encoding="utf-8")))
+        show_prompt(task.prompt_path.read_text(encoding="utf-8"))
     contract = Table(
         title=f"{task.id} contract", box=box.SIMPLE_HEAD, title_justify="left", show_header=False
     )
@@ -78,6 +77,28 @@ def show_task(task: TaskSpec) -> None:
     for key, value in rows:
         contract.add_row(key, value)
     out.print(contract)
+
+
+_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$\n?", re.M | re.S)
+
+
+def show_prompt(text: str) -> None:
+    """A task's prompt.md: prose as Markdown, code blocks verbatim, indented and never wrapped
+    at the terminal's width, so what is copied from them runs."""
+    from rich.markdown import Markdown
+    from rich.text import Text
+
+    start = 0
+    for block in _FENCE.finditer(text):
+        prose = text[start : block.start()]
+        if prose.strip():
+            out.print(Markdown(prose))
+        lines = block.group(1).splitlines()
+        code = "".join(f"    {line}".rstrip() + "\n" for line in lines)
+        out.print(Text(f"\n{code}", style="cyan"), soft_wrap=True)
+        start = block.end()
+    if text[start:].strip():
+        out.print(Markdown(text[start:]))
 
 
 def show_started(task: TaskSpec, solution: Path, copied: bool) -> None:

@@ -57,7 +57,19 @@ def download_progress(label: str) -> Iterator[Callable[[int, int | None], None]]
     """A rich progress bar on stderr, exposed as the datasets' progress callback.
 
     The bar appears on the first callback, so a load that finds its data on disk shows nothing.
+    When stderr is not a terminal (piped, logged) there is no bar, only one line saying what
+    is downloaded, and no blank line is left behind.
     """
+    if not err.is_terminal:
+        said: list[bool] = []
+
+        def plain(done: int, total: int | None) -> None:
+            if not said:
+                said.append(True)
+                err.print(Text(f"{label}…", style="dim"), soft_wrap=True)
+
+        yield plain
+        return
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -86,7 +98,8 @@ def download_progress(label: str) -> Iterator[Callable[[int, int | None], None]]
     try:
         yield update
     finally:
-        bar.stop()
+        if bar.live.is_started:
+            bar.stop()
 
 
 def fmt_pct(value: float | None) -> str:
