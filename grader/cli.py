@@ -35,7 +35,8 @@ app = typer.Typer(
         "  grade TASK                 grade solutions/TASK/model.keras (or model.h5)\n"
         "  grade TASK --model PATH    grade any .keras/.h5 file\n"
         "  grade TASK --train         run solution.py sandboxed, then grade\n"
-        "  grade TASK --json          one JSON result on stdout\n\n"
+        "  grade TASK --json          one JSON result on stdout\n"
+        "  grade restore TASK         put the best graded model back\n\n"
         "Exit codes: 0 passed, 1 did not pass, 2 could not grade."
     ),
     no_args_is_help=True,
