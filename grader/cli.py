@@ -405,6 +405,20 @@ def batch(
             "per-worker fork-server (slower; for comparison).",
         ),
     ] = False,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            help="Course roster CSV (name, id, email...): joins ids into gradebook.csv, lists "
+            "roster students with no submission and submissions not on it."
+        ),
+    ] = None,
+    lms: Annotated[
+        str,
+        typer.Option(
+            help="Also write the grade-import file of this LMS: canvas or moodle (needs "
+            "--roster); csv writes gradebook.csv only."
+        ),
+    ] = "csv",
 ) -> None:
     """Grade every submission in DIR, N at a time; write CSV, JSON, JUnit and Gradescope."""
     from grader.instructors import batch as core
@@ -433,6 +447,8 @@ def batch(
                 on_result=on_result,
                 on_progress=bar,
                 fork_server=not fresh_children,
+                roster=roster,
+                lms=lms,
             )
     except GraderError as err:
         raise _fail(err) from None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.instructors.exports import gradescope, write_all
+from grader.instructors.roster import RosterEntry
 from grader.instructors.submissions import Graded
 from grader.result import ClassScore, Result, RubricLine
 from grader.tasks.spec import TaskSpec
@@ -137,3 +138,45 @@ def test_junit_has_a_testcase_per_rubric_line_failing_when_unmet(
         "rubric-cap",
         "1,570 parameters: keep it under 100",
     )
+
+
+def test_output_folders_are_slugs_while_every_record_keeps_the_real_name(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    names = ["Jo Smith", "jo smith", "José Ñúñez", "o'brien"]
+    write_all([Graded(n, _result("pass", 5, 1.0)) for n in names], tmp_path, tiny_task)
+    folders = sorted(p.name for p in (tmp_path / "gradescope").iterdir())
+    assert folders == ["jo-smith", "jo-smith-2", "jose-nunez", "obrien"]
+    rows = list(csv.DictReader((tmp_path / "gradebook.csv").open(encoding="utf-8")))
+    assert [r["student"] for r in rows] == names
+    assert [r["student"] for r in json.loads((tmp_path / "results.json").read_text())] == names
+
+
+def test_csv_rounds_values_and_margins_to_four_places(tiny_task: TaskSpec, tmp_path: Path) -> None:
+    result = replace(_result("pass", 4, 0.912345678), threshold=0.9, margin=0.012345678)
+    write_all([Graded("ann", result)], tmp_path, tiny_task)
+    (row,) = csv.DictReader((tmp_path / "gradebook.csv").open())
+    assert (row["value"], row["margin"], row["threshold"]) == ("0.9123", "0.0123", "0.9")
+
+
+def test_csv_joins_the_roster_flags_copies_and_lists_missing_students(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    jo = RosterEntry("Jo Smith", student_id="S1", email="jo@uni.edu")
+    cohort = [
+        Graded("Jo Smith", _result("pass", 5, 1.0), copied_from=("zed",), roster=jo),
+        Graded("zed", _result("pass", 5, 1.0), copied_from=("Jo Smith",)),
+    ]
+    missing = [RosterEntry("Ann Lee", student_id="S2", email="ann@uni.edu")]
+    write_all(cohort, tmp_path, tiny_task, missing=missing, with_roster=True)
+    rows = list(csv.DictReader((tmp_path / "gradebook.csv").open()))
+    got = [
+        (r["student"], r["student_id"], r["status"], r["copied_from"], r["on_roster"]) for r in rows
+    ]
+    assert got == [
+        ("Jo Smith", "S1", "pass", "zed", "yes"),
+        ("zed", "", "pass", "Jo Smith", "no"),
+        ("Ann Lee", "S2", "missing", "", "yes"),
+    ]
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert records[0]["student_id"] == "S1" and records[0]["copied_from"] == ["zed"]

@@ -62,9 +62,11 @@ def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable
 
 
 def show_batch(outcome: BatchOutcome) -> None:
-    """``grade batch``: pass rate, score distribution, common failure reasons, the exports."""
+    """``grade batch``: every student (status, score, accuracy, reason), the pass rate and
+    score distribution, common failure reasons, copied models, skipped files, the roster."""
 
     s = summarize_cohort(outcome.graded)
+    out.print(_students(outcome))
     table = Table(
         box=box.SIMPLE_HEAD,
         title=f"{outcome.task.id}: {s.total} submissions",
@@ -86,11 +88,60 @@ def show_batch(outcome: BatchOutcome) -> None:
             box=box.SIMPLE_HEAD, title="Most common reasons for not passing", title_justify="left"
         )
         reasons.add_column("students", justify="right")
-        reasons.add_column("reason")
+        reasons.add_column("reason", overflow="fold")
         for text, count in s.reasons:
             reasons.add_row(str(count), text)
         out.print(reasons)
+    _show_beside(outcome)
     out.print(f"Wrote gradebook.csv, results.json, junit.xml and gradescope/ to {outcome.out}")
+
+
+def _students(outcome: BatchOutcome) -> Table:
+    """One row per student; the reason folds onto more lines rather than being cut."""
+    table = Table(box=box.SIMPLE_HEAD, title="Students", title_justify="left")
+    table.add_column("student", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("accuracy", justify="right", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    for g in outcome.graded:
+        r = g.result
+        label, style = STATUS_STYLE[r.status]
+        accuracy = "" if r.value is None else f"{r.value:.2%}"
+        why = "" if r.passed else r.message
+        if g.copied_from:
+            why = f"{why} [copy of {', '.join(g.copied_from)}]".strip()
+        table.add_row(g.student, Text(label, style=style), str(r.score), accuracy, why)
+    for entry in outcome.missing:
+        table.add_row(entry.name, Text("MISSING", style="yellow"), "", "", "no submission")
+    return table
+
+
+def _show_beside(outcome: BatchOutcome) -> None:
+    """Copies, skipped files and the roster join: what an instructor must look at by hand."""
+    if outcome.copies:
+        copies = Table(
+            box=box.SIMPLE_HEAD,
+            title="Copied models (grades unchanged: look at them)",
+            title_justify="left",
+        )
+        copies.add_column("students", overflow="fold")
+        copies.add_column("what is the same", overflow="fold")
+        for group in outcome.copies:
+            copies.add_row(", ".join(group.students), group.kind)
+        out.print(copies)
+    lines = []
+    if outcome.skipped:
+        names = ", ".join(k.name for k in outcome.skipped)
+        lines.append(f"skipped {len(outcome.skipped)} file(s) that are not models: {names}")
+    if outcome.missing:
+        names = ", ".join(e.name for e in outcome.missing)
+        lines.append(f"{len(outcome.missing)} roster student(s) with no submission: {names}")
+    if outcome.unknown:
+        names = ", ".join(outcome.unknown)
+        lines.append(f"{len(outcome.unknown)} submission(s) not on the roster: {names}")
+    for line in lines:
+        out.print(Text(line, style="yellow"), soft_wrap=True)
 
 
 _CHECK_STYLE = {
