@@ -35,7 +35,7 @@ def test_headers_are_matched_case_insensitively_in_any_common_spelling(tmp_path:
 def test_a_roster_without_name_id_or_email_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_text("colour,size\nred,2\n")
-    with pytest.raises(WorkspaceError, match="no name, id or email column.*colour, size"):
+    with pytest.raises(WorkspaceError, match=r"no name, id or email column.*colour, size"):
         load_roster(path)
 
 

@@ -264,7 +264,9 @@ def _weights_params(fileobj: IO[bytes], name: str) -> int:
     return h5_file(fileobj, name, lambda f: _h5_params(f, name, None))
 
 
-def h5_file(source: IO[bytes], name: str, read: Callable[[Any], _T]) -> _T:
+def h5_file(
+    source: IO[bytes], name: str, read: Callable[[Any], _T], what: str = "model.weights.h5"
+) -> _T:
     """What ``read`` makes of the open HDF5 file ``source`` (a .keras archive's
     model.weights.h5, or an .h5 model's bytes); a damaged file is refused in one line."""
     import h5py
@@ -273,7 +275,7 @@ def h5_file(source: IO[bytes], name: str, read: Callable[[Any], _T]) -> _T:
         with h5py.File(source, "r") as f:
             return read(f)
     except _H5_ERRORS as err:
-        raise _refuse(name, f"has corrupt HDF5 weights ({err}); {_RESAVE}") from None
+        raise _refuse(name, f"has a corrupt {what} ({err}); {_RESAVE}") from None
 
 
 def _read_h5(path: Path) -> tuple[Any, int]:

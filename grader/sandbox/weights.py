@@ -47,7 +47,10 @@ def fingerprint(path: Path, *, max_bytes: int, max_params: int) -> str:
         return digest
     if data.startswith(HDF5_MAGIC):
         return h5_file(
-            io.BytesIO(data), name, lambda f: _digest(f, name, "model_weights", max_params)
+            io.BytesIO(data),
+            name,
+            lambda f: _digest(f, name, "model_weights", max_params),
+            "HDF5 file",
         )
     raise InvalidModelError(f"{name} is not a Keras model file (.keras zip or .h5)")
 
