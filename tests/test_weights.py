@@ -69,7 +69,7 @@ def test_a_model_over_the_parameter_cap_is_refused_before_its_arrays_are_read(
 def test_a_file_that_is_no_model_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "x.keras"
     path.write_bytes(b"not a model")
-    with pytest.raises(InvalidModelError, match="x.keras is not a Keras model file"):
+    with pytest.raises(InvalidModelError, match=r"x\.keras is not a Keras model file"):
         fingerprint(path, **CAPS)
 
 
