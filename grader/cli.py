@@ -370,7 +370,12 @@ def validate(
     try:
         with console.download_progress("Downloading data") as bar:
             reports = core.validate(
-                task_ids, fast=fast, runs=runs, offline=offline, on_progress=bar
+                task_ids,
+                fast=fast,
+                runs=runs,
+                offline=offline,
+                on_progress=bar,
+                on_stage=instructor_views.show_stage,
             )
     except GraderError as err:
         raise _fail(err) from None

@@ -97,7 +97,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_dataset: Non
     (folder / "task.toml").write_text(TASK_TOML.format(id="tiny01", classes=CLASSES))
     (folder / "prompt.md").write_text("# Tiny\n\nClassify the bright pixel.\n")
     (folder / "starter.py").write_text("print('starter')\n")
-    (folder / "reference.py").write_text("print('reference')\n")
+    (folder / "reference.py").write_text("def solution_model():\n    print('reference')\n")
     (root / "solutions").mkdir()
     monkeypatch.setenv("GRADER_HOME", str(root))
     monkeypatch.delenv("GRADER_TASKS", raising=False)

@@ -149,7 +149,14 @@ _CHECK_STYLE = {
     "fail": ("✗", "red"),
     "error": ("!", "magenta"),
     "skip": ("-", "dim"),
+    "warn": ("!", "yellow"),
 }
+
+
+def show_stage(line: str) -> None:
+    """One line on stderr as ``grade validate`` reaches a stage; plain text in a log file,
+    where a live spinner would print nothing."""
+    err.print(Text(f"… {line}", style="dim"), soft_wrap=True, highlight=False)
 
 
 def show_validation(reports: list[TaskValidation]) -> None:
@@ -158,7 +165,7 @@ def show_validation(reports: list[TaskValidation]) -> None:
         table = Table(title=rep.task_id, box=box.SIMPLE_HEAD, title_justify="left")
         table.add_column("", no_wrap=True)
         table.add_column("check")
-        table.add_column("detail")
+        table.add_column("detail", overflow="fold")
         for check in rep.checks:
             mark, style = _CHECK_STYLE[check.status]
             table.add_row(Text(mark, style=style), check.name, Text(check.detail, style=style))
