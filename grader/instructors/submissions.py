@@ -67,7 +67,10 @@ def scan(folder: Path, *, exclude: Iterable[Path] = ()) -> tuple[list[Submission
     found: dict[str, list[Submission]] = {}
     skipped: list[Skipped] = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.resolve() in skip:
+        if entry.resolve() in skip:
+            continue
+        if entry.name.startswith("."):  # .DS_Store, .git, or a student hiding: shown, not graded
+            skipped.append(Skipped(entry.name, "hidden (its name starts with a dot)"))
             continue
         if _not_a_model(entry):
             skipped.append(Skipped(entry.name, "not a .keras or .h5 model file"))
