@@ -281,7 +281,8 @@ def reason(result: Result) -> str:
     text = result.message
     if result.model_path:
         text = text.replace(result.model_path, "MODEL")
-    text = re.sub(r"'[^']*'|\([^)]*\)", "…", text)
+    text = re.sub(r"'[^']*'", "'…'", text)
+    text = re.sub(r"\([^)]*\)", "(…)", text)  # kept as brackets: a grouping, not a cut
     return re.sub(r"\b\d+(\.\d+)?\b", "N", text)
 
 
