@@ -539,6 +539,7 @@ def test_cli_batch_with_a_roster_writes_canvas_ids_and_flags_both_sides(
     assert summary["roster"] == {"missing": ["Zoe Y"], "not_on_roster": ["eve"]}
     assert "1 submission(s) not on the roster: eve" in done.output
     assert "1 roster student(s) with no submission: Zoe Y" in done.output
+    assert "… 5/5 PASS eve" in done.output  # not a terminal: one line per graded model
 
 
 def test_an_lms_layout_without_a_roster_is_one_usage_line(

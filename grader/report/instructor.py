@@ -46,10 +46,12 @@ def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable
         TimeRemainingColumn(),
         TextColumn("{task.fields[last]}"),
     )
+    counts = {"done": 0, "total": 0}
     with Progress(*columns, console=err, transient=False) as bar:
         task_id = bar.add_task(label, total=None, last="")
 
         def on_start(total: int) -> None:
+            counts["total"] = total
             bar.update(task_id, total=total)
 
         def on_result(graded: Graded) -> None:
@@ -57,6 +59,10 @@ def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable
                 return
             label, style = STATUS_STYLE[graded.result.status]
             bar.update(task_id, advance=1, last=f"[{style}] {label} [/] {graded.student}")
+            counts["done"] += 1
+            if not err.is_terminal:  # a log file: a bar that never redraws shows nothing
+                line = f"… {counts['done']}/{counts['total']} {label} {graded.student}"
+                err.print(Text(line), soft_wrap=True)
 
         yield on_start, on_result
 
