@@ -24,7 +24,6 @@ a log file, not a terminal, still shows where it is.
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from grader.errors import (
 from grader.grading.inputs import GradingData
 from grader.grading.pipeline import grade
 from grader.grading.training import run_solution
+from grader.instructors.reference import unfilled
 from grader.result import Result
 from grader.sandbox.process import private_dir
 from grader.tasks.spec import TaskSpec, load_task, task_ids, tasks_dir
@@ -190,42 +190,14 @@ def validate_task(
 
 
 def reference_code_check(path: Path) -> Check:
-    """reference.py defines ``solution_model()`` and does not still raise
-    ``NotImplementedError`` (as the scaffold writes it): read with ``ast``, never run."""
-    name = "reference code"
-    try:
-        tree = ast.parse(path.read_bytes(), str(path))
-    except OSError:
-        return Check(name, "skip", f"no {path.name} to read")
-    except (SyntaxError, ValueError) as err:
-        return Check(name, "fail", f"{path} does not compile: {err}")
-    defs = [
-        node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef) and node.name == "solution_model"
-    ]
-    if not defs:
-        return Check(
-            name,
-            "fail",
-            f"{path} has no solution_model(): define it to build, train and return the "
-            "model (the __main__ block saves it)",
-        )
-    if any(_raises_not_implemented(node) for node in ast.walk(defs[-1])):
-        return Check(
-            name,
-            "fail",
-            f"{path}: solution_model() still raises NotImplementedError: replace that line "
-            "with your solution (only starter.py may be left incomplete)",
-        )
-    return Check(name, "ok", "solution_model() is defined and filled in")
-
-
-def _raises_not_implemented(node: ast.AST) -> bool:
-    if not isinstance(node, ast.Raise) or node.exc is None:
-        return False
-    exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    """reference.py defines ``solution_model()`` and no longer raises
+    ``NotImplementedError`` (:func:`grader.instructors.reference.unfilled`)."""
+    if not path.is_file():
+        return Check("reference code", "skip", f"no {path.name} to read")
+    problem = unfilled(path)
+    if problem is not None:
+        return Check("reference code", "fail", problem)
+    return Check("reference code", "ok", "solution_model() is defined and filled in")
 
 
 def tiers_check(spec: TaskSpec, references: list[Result]) -> Check:
