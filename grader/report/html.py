@@ -177,7 +177,9 @@ def result_fragment(result: Result, title: str = "") -> str:
     ]
     body += [f"<p class='muted'>note: {escape(line)}</p>" for line in result.notes]
     return (
-        f"<div class='grader-report'><style>{_style('.grader-report ')}</style>"
+        f"<div class='grader-report'><style>{_style('.grader-report ')}"
+        # A notebook cell is wide: keep the bars at their own size, not stretched to fill it.
+        ".grader-report svg{max-width:600px!important}</style>"
         f"{''.join(body)}</div>"
     )
 
