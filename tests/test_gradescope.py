@@ -20,7 +20,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 import grader
@@ -157,86 +156,10 @@ def test_find_submission_refuses_none_or_several(tmp_path: Path) -> None:
 
 # --- the autograder, end to end ------------------------------------------------------------
 
-TASK_TOML = """\
-id = "gs01"
-title = "Fashion-MNIST, low bar"
-category = 1
-time_limit_minutes = 10
-version = 2
-
-[dataset]
-name = "fashion_mnist"
-heldout = "test"
-
-[model]
-input_shape = [28, 28, 1]
-input_scale = "0-1"
-classes = 10
-max_params = 100_000
-max_file_mb = 5
-
-[grading]
-metric = "accuracy"
-threshold = 0.5
-score_tiers = [0.2, 0.3, 0.4, 0.5, 0.6]
-"""
-
 
 @pytest.fixture(scope="module")
-def fashion() -> tuple[np.ndarray, np.ndarray]:
-    from grader.datasets import load
-    from grader.errors import DatasetError
-
-    try:
-        data = load("fashion_mnist", "train")
-    except DatasetError as err:
-        pytest.skip(f"Fashion-MNIST is not installed here: {err}")
-    return data.images, data.labels
-
-
-@pytest.fixture(scope="module")
-def gs_task(tmp_path_factory: pytest.TempPathFactory, fashion: Any) -> TaskSpec:
-    folder = tmp_path_factory.mktemp("catalogue") / "tasks" / "gs01"
-    folder.mkdir(parents=True)
-    (folder / "task.toml").write_text(TASK_TOML)
-    (folder / "prompt.md").write_text("# Fashion\n\nInput 28x28x1, pixels 0-1.\n")
-    return TaskSpec.from_toml(folder / "task.toml")
-
-
-def _dense_model(keras: Any, path: Path, kernel: np.ndarray, bias: np.ndarray) -> Path:
-    model = keras.Sequential(
-        [keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
-    )
-    model.layers[-1].set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
-    model.save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def models(
-    keras_module: Any,
-    fashion: tuple[np.ndarray, np.ndarray],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Path]:
-    """``passing``: a nearest-class-mean classifier (about 68%, no training); ``failing``:
-    always class 0 (exactly 10%)."""
-    images, labels = fashion
-    flat = images.reshape(len(images), -1).astype(np.float32) / 255.0
-    means = np.stack([flat[labels == k].mean(axis=0) for k in range(10)], axis=1)
-    folder = tmp_path_factory.mktemp("models")
-    bias = np.zeros(10)
-    bias[0] = 1.0
-    return {
-        "passing": _dense_model(
-            keras_module, folder / "pass.keras", means, -0.5 * (means**2).sum(axis=0)
-        ),
-        "failing": _dense_model(keras_module, folder / "fail.keras", np.zeros((784, 10)), bias),
-    }
-
-
-@pytest.fixture(scope="module")
-def autograder_zip(gs_task: TaskSpec, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return gradescope.build(gs_task, tmp_path_factory.mktemp("zip") / "autograder.zip")
+def autograder_zip(fashion_task: TaskSpec, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return gradescope.build(fashion_task, tmp_path_factory.mktemp("zip") / "autograder.zip")
 
 
 def _unpack(zip_path: Path, root: Path) -> Path:
@@ -277,11 +200,11 @@ def tree(autograder_zip: Path, tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_a_passing_submission_scores_with_verdict_gap_and_weakest_classes(
-    tree: Path, models: dict[str, Path]
+    tree: Path, fashion_models: dict[str, Path]
 ) -> None:
     folder = tree / "submission" / "solutions" / "gs01"
     folder.mkdir(parents=True)
-    (folder / "model.keras").write_bytes(models["passing"].read_bytes())
+    (folder / "model.keras").write_bytes(fashion_models["passing"].read_bytes())
     proc, record = _run(tree)
     assert proc.returncode == 0, proc.stderr
     assert record["extra_data"]["status"] == "pass", record["output"]
@@ -300,9 +223,9 @@ def test_a_passing_submission_scores_with_verdict_gap_and_weakest_classes(
 
 @pytest.mark.slow
 def test_a_failing_submission_scores_zero_and_fails_its_test(
-    tree: Path, models: dict[str, Path]
+    tree: Path, fashion_models: dict[str, Path]
 ) -> None:
-    (tree / "submission" / "model.keras").write_bytes(models["failing"].read_bytes())
+    (tree / "submission" / "model.keras").write_bytes(fashion_models["failing"].read_bytes())
     proc, record = _run(tree)
     assert proc.returncode == 0, proc.stderr
     assert record["extra_data"]["status"] == "fail"
@@ -348,11 +271,13 @@ def test_a_hostile_or_missing_submission_scores_zero_with_the_reason(
 
 
 @pytest.mark.slow
-def test_changed_heldout_data_is_an_error_not_a_grade(tree: Path, models: dict[str, Path]) -> None:
+def test_changed_heldout_data_is_an_error_not_a_grade(
+    tree: Path, fashion_models: dict[str, Path]
+) -> None:
     manifest = tree / "source" / "manifest.json"
     raw = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**raw, "heldout_sha256": "0" * 64}))
-    (tree / "submission" / "model.keras").write_bytes(models["passing"].read_bytes())
+    (tree / "submission" / "model.keras").write_bytes(fashion_models["passing"].read_bytes())
     _, record = _run(tree)
     assert record["extra_data"]["status"] == "error" and record["score"] == 0
     assert "the held-out data is not the data this autograder was built with" in record["output"]
