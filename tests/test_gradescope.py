@@ -327,3 +327,25 @@ def test_setup_sh_installs_what_this_environment_runs(tree: Path) -> None:
         assert (shipped / rel).read_bytes() == (package / rel).read_bytes(), rel
     assert (tree / "source" / "grader-src" / "pyproject.toml").is_file()
     assert sys.version_info >= (3, 11)  # what setup.sh insists on
+
+
+@pytest.mark.slow
+def test_a_generated_private_heldout_set_ships_as_its_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader import datasets
+    from grader.tasks.spec import load_task
+
+    monkeypatch.setenv("GRADER_HOME", str(tmp_path / "instructor"))
+    monkeypatch.setenv("GRADER_HELDOUT_SECRET", "the cohort's secret")
+    task = load_task("task03", Path(__file__).resolve().parents[1] / "tasks")
+    tree = _unpack(gradescope.build(task, tmp_path / "t3.zip"), tmp_path / "autograder")
+    source = tree / "source"
+    assert (source / "heldout-secret").read_text() == "the cohort's secret\n"
+    assert not (source / "data" / "arrays" / "shapes_binary" / "test").exists()
+    # On Gradescope, run_autograder's settings regenerate exactly the recorded held-out set.
+    manifest = gradescope.Manifest.read(source)
+    monkeypatch.delenv("GRADER_HELDOUT_SECRET")
+    for key, value in gradescope.environment(source, manifest).items():
+        monkeypatch.setenv(key, value)
+    assert datasets.load_heldout(task).sha256 == manifest.heldout_sha256
