@@ -6,4 +6,7 @@
 - :mod:`grader.instructors.batch`: ``grade batch``: N at a time, resumable.
 - :mod:`grader.instructors.ray_backend`: the same grading as Ray tasks.
 - :mod:`grader.instructors.exports`: CSV, JSON, JUnit and Gradescope files.
+- :mod:`grader.instructors.gradescope`: Gradescope's results.json, the autograder zip, and
+  ``run_autograder``'s grading.
+- :mod:`grader.instructors.classroom`: ``grade classroom``: a GitHub Actions workflow.
 """
