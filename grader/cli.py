@@ -454,7 +454,9 @@ def gradescope_build(
     from grader.tasks.spec import load_task
 
     try:
-        path = gradescope.build(load_task(task_id), out)
+        spec = load_task(task_id)
+        with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
+            path = gradescope.build(spec, out, on_progress=bar)
     except GraderError as err:
         raise _fail(err) from None
     size = path.stat().st_size / 2**20
