@@ -349,3 +349,37 @@ def test_a_generated_private_heldout_set_ships_as_its_secret(
     for key, value in gradescope.environment(source, manifest).items():
         monkeypatch.setenv(key, value)
     assert datasets.load_heldout(task).sha256 == manifest.heldout_sha256
+
+
+def test_an_instructor_heldout_folder_ships_with_its_fingerprint(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from grader import datasets
+    from grader.datasets.folders import read_image_folders
+    from tests.test_heldout_folders import _Fixed, write_task
+
+    folder = tmp_path / "private" / "heldout"
+    for label, name in enumerate(("circle", "square")):
+        (folder / name).mkdir(parents=True)
+        for n in range(3):
+            pixels = np.full((8, 8, 3), 40 * n + label, dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / name / f"{n}.png")
+    recorded = read_image_folders(folder, size=(8, 8))
+    task = TaskSpec.from_toml(write_task(workspace, folder, recorded.sha256))
+    monkeypatch.setitem(datasets.DATASETS, "tiny", _Fixed(recorded))
+    tree = _unpack(gradescope.build(task, tmp_path / "held.zip"), tmp_path / "autograder")
+    shutil.rmtree(folder)  # Gradescope has only the zip's copy
+    source = tree / "source"
+    manifest = gradescope.Manifest.read(source)
+    assert manifest.heldout_sha256 == recorded.sha256
+    assert sorted(p.name for p in (source / "heldout" / "held01" / "square").iterdir()) == [
+        "0.png", "1.png", "2.png",
+    ]  # fmt: skip
+    for key, value in gradescope.environment(source, manifest).items():
+        monkeypatch.setenv(key, value)
+    assert datasets.load_heldout(task).sha256 == recorded.sha256
