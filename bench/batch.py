@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import BARE_LOAD_PREDICT, make_reference_model  # noqa: E402
+from common import BARE_LOAD_PREDICT, CpuMeter, make_reference_model  # noqa: E402
 
 import grader.instructors.fork_pool as fork_pool  # noqa: E402
 from grader.instructors.batch import run_batch  # noqa: E402
@@ -47,23 +47,31 @@ def cohort(folder: Path, n: int) -> Path:
     return subs
 
 
-def timed_batch(subs: Path, out: Path, workers: int, fork_server: bool) -> float:
+def timed_batch(
+    subs: Path, out: Path, workers: int, fork_server: bool, meter: CpuMeter
+) -> tuple[float, float | None]:
+    """Wall seconds and (where countable) CPU seconds of one ``grade batch`` run."""
     task = load_task("task01", ROOT / "tasks")
+    cpu = meter.read()
     start = time.perf_counter()
     outcome = run_batch(
         task, subs, out=out, workers=workers, timeout_s=600, fork_server=fork_server
     )
     elapsed = time.perf_counter() - start
+    after = meter.read()
+    used = after - cpu if after is not None and cpu is not None else None
     bad = [g for g in outcome.graded if g.result.status not in ("pass", "fail")]
     if bad:
         raise SystemExit(f"{len(bad)} not graded: {bad[0].result.message}")
     if fork_server and any("fork-server" in n for g in outcome.graded for n in g.result.notes):
         raise SystemExit("the fork-server did not run: " + outcome.graded[0].result.notes[-1])
-    return elapsed
+    return elapsed, used
 
 
 PEAKS: list[tuple[int, int]] = []
 """(zygote, largest child) resident memory in kB of every fork-server, when it closed."""
+CHILD_CPU: list[tuple[float, int]] = []
+"""(CPU seconds of its children, models served) of every fork-server, when it closed."""
 
 
 class _Watched(fork_pool.ForkServer):
@@ -72,6 +80,7 @@ class _Watched(fork_pool.ForkServer):
     def close(self) -> None:
         if self.served:
             PEAKS.append((self.zygote_rss_kb, self.peak_rss_kb))
+            CHILD_CPU.append((self.child_cpu_s, self.served))
         super().close()
 
 
@@ -87,20 +96,24 @@ def main() -> None:
         folder = Path(tmp)
         subs = cohort(folder, args.n)
         model = subs / "student000" / "model.keras"
-        bare = statistics.median(
-            float(
-                subprocess.run(
-                    [sys.executable, "-c", BARE_LOAD_PREDICT, str(model)],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    cwd=ROOT,
-                ).stdout.split()[-1]
-            )
+        bare_runs = [
+            subprocess.run(
+                [sys.executable, "-c", BARE_LOAD_PREDICT, str(model)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            ).stdout.split()[-2:]
             for _ in range(args.bare_repeats)
-        )
-        fresh = timed_batch(subs, folder / "out-fresh", args.workers, fork_server=False)
-        forked = timed_batch(subs, folder / "out-forked", args.workers, fork_server=True)
+        ]
+        bare_cpu = statistics.median(float(cpu) for cpu, _ in bare_runs)
+        bare = statistics.median(float(wall) for _, wall in bare_runs)
+        meter = CpuMeter()
+        try:
+            fresh, fresh_cpu = timed_batch(subs, folder / "out-fresh", args.workers, False, meter)
+            forked, forked_cpu = timed_batch(subs, folder / "out-forked", args.workers, True, meter)
+        finally:
+            meter.close()
     n, w = args.n, args.workers
     per_model = forked / n  # what a model costs the batch, as bare's time is one model's
     print(f"bare load+predict, import excluded:   {bare:6.2f} s per model")
@@ -112,6 +125,12 @@ def main() -> None:
     )
     speedup = fresh / forked
     print(f"speed-up fork-server vs fresh:       {speedup:6.2f}x  (target >= 2.5x)")
+    if fresh_cpu is not None and forked_cpu is not None:
+        print(
+            f"CPU seconds, every process counted:   fresh {fresh_cpu:6.1f}, fork-server "
+            f"{forked_cpu:6.1f}: {fresh_cpu / forked_cpu:.2f}x less (what a busy machine's "
+            "wall time hides)"
+        )
     print(
         f"per-model cost (batch wall / models): {per_model:5.2f} s = {per_model / bare:.2f}x bare "
         "load+predict (target <= 1.5x; includes the grader's copy, hash and inspection)"
@@ -120,6 +139,12 @@ def main() -> None:
         f"  (one worker spends {forked * w / n:.2f} s per model on 1 of {os.cpu_count()} cores; "
         "the bare script uses all of them)"
     )
+    cpu, served = (sum(c for c, _ in CHILD_CPU), sum(s for _, s in CHILD_CPU))
+    if served:
+        print(
+            f"CPU of one forked child (load + predict): {cpu / served:5.2f} s per model "
+            f"(the bare load+predict's CPU: {bare_cpu:5.2f} s)"
+        )
     for zygote_kb, child_kb in PEAKS:
         print(
             f"peak memory: zygote {zygote_kb / 1024:6.0f} MB, one child {child_kb / 1024:6.0f} MB"

@@ -78,3 +78,25 @@ def test_worker_stopped_at_its_cpu_limit_is_reported_as_out_of_cpu_time() -> Non
 def test_worker_out_of_memory_is_reported_as_out_of_memory() -> None:
     reply = _predict_bytes(b"PK", Limits(wall_s=120, memory_mb=256))
     assert reply.error == "the model crashed the worker (out of memory)"
+
+
+def test_short_last_batch_is_padded_and_the_padding_dropped() -> None:
+    """Every batch has the same shape (no second trace); the answer has one row per input."""
+    import keras
+
+    from grader.sandbox import _worker
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    inputs = np.random.default_rng(0).normal(size=(10, 3)).astype("float32")
+    seen: list[int] = []
+    original = model.predict
+
+    def recording(x: np.ndarray, **kwargs: object) -> np.ndarray:
+        seen.append(len(x))
+        return original(x, **kwargs)
+
+    model.predict = recording  # type: ignore[method-assign]
+    outputs = _worker._predict(model, inputs, batch_size=4)
+    assert seen == [12]  # 10 rows padded to 3 full batches of 4
+    assert outputs.shape == (10, 2)
+    np.testing.assert_allclose(outputs, original(inputs, batch_size=4, verbose=0), rtol=1e-6)

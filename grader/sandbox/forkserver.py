@@ -78,6 +78,9 @@ class ForkServer:
         """Processes the zygote killed after the last child (left behind by it)."""
         self.zygote_rss_kb = 0
         """The zygote's own resident memory, as it last reported it."""
+        self.child_cpu_s = 0.0
+        """CPU seconds its children have used, all together (for benchmarks)."""
+        self._pending = b""
         self._stack = ExitStack()
         self._root = self._stack.enter_context(private_dir())
         np.save(self._root / "work" / "inputs.npy", inputs, allow_pickle=False)
@@ -150,6 +153,7 @@ class ForkServer:
             return _lost("the model crashed the worker (its fork-server stopped)")
         self.served += 1
         self.peak_rss_kb = max(self.peak_rss_kb, int(header.get("child_maxrss_kb", 0)))
+        self.child_cpu_s += float(header.get("child_cpu_s", 0.0))
         self.last_swept = int(header.get("swept", 0))
         self.zygote_rss_kb = int(header.get("zygote_rss_kb", 0))
         log_tail = str(header.get("log_tail", ""))[-4000:]
@@ -207,33 +211,29 @@ class ForkServer:
         return header if isinstance(header, dict) else None
 
     def _read_line(self, timeout_s: float) -> bytes | None:
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
         deadline = time.monotonic() + timeout_s
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+        while b"\n" not in self._pending:
+            if not self._fill(deadline - time.monotonic()):
                 return None
-            chunk = os.read(fd, 1)
-            if not chunk:
-                return None
-            line += chunk
-        return line
+        line, _, self._pending = self._pending.partition(b"\n")
+        return line + b"\n"
 
     def _read_exactly(self, size: int) -> bytes | None:
+        while len(self._pending) < size:
+            if not self._fill(REPLY_MARGIN_S):
+                return None
+        body, self._pending = self._pending[:size], self._pending[size:]
+        return body
+
+    def _fill(self, timeout_s: float) -> bool:
+        """Append what the zygote has written (waiting up to ``timeout_s``); False at its end."""
         assert self._proc.stdout is not None
         fd = self._proc.stdout.fileno()
-        chunks, left = [], size
-        while left:
-            if not select.select([fd], [], [], REPLY_MARGIN_S)[0]:
-                return None
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        if timeout_s <= 0 or not select.select([fd], [], [], timeout_s)[0]:
+            return False
+        chunk = os.read(fd, 1 << 20)
+        self._pending += chunk
+        return bool(chunk)
 
     def _tail(self) -> str:
         try:
