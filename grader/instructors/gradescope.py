@@ -37,7 +37,7 @@ import grader
 from grader import datasets
 from grader.atomic import replacing
 from grader.datasets import exported, secret
-from grader.datasets.base import private_splits
+from grader.datasets.base import ProgressCallback, private_splits
 from grader.datasets.heldout import env_var, heldout_folder
 from grader.errors import GraderError, WorkspaceError
 from grader.grading.inputs import GradingData, train_split
@@ -206,13 +206,13 @@ def requirements() -> tuple[str, ...]:
     return tuple(pins)
 
 
-def build(task: TaskSpec, out: Path) -> Path:
+def build(task: TaskSpec, out: Path, *, on_progress: ProgressCallback | None = None) -> Path:
     """Write the Gradescope autograder zip for ``task`` to ``out``; return ``out``.
 
     The grading data is loaded here first (so a missing dataset or a changed held-out folder
     fails now, not on Gradescope) and its fingerprint recorded in the manifest.
     """
-    data = GradingData.load(task)
+    data = GradingData.load(task, on_progress=on_progress)
     pins = requirements()
     manifest = Manifest(task.id, task.version, data.sha256, pins)
     fields = {
@@ -228,8 +228,11 @@ def build(task: TaskSpec, out: Path) -> Path:
         _copy_tree(task.folder, staging / "tasks" / task.id)
         _copy_source(staging / "grader-src")
         _add_data(task, staging)
-        with replacing(out) as tmp_zip:
-            _zip(staging, tmp_zip)
+        try:
+            with replacing(out) as tmp_zip:
+                _zip(staging, tmp_zip)
+        except OSError as err:
+            raise WorkspaceError(f"cannot write {out}: {err.strerror or err}") from None
     return out
 
 
@@ -354,7 +357,9 @@ def run(root: Path | None = None) -> tuple[Result, Path]:
 
     Every outcome becomes a results.json: a missing or refused model scores 0 with the
     reason, and a grader problem (broken autograder, changed data) is an ``error`` record
-    that tells the student to contact the instructor.
+    that tells the student to contact the instructor. This process's environment is set to
+    the unzipped autograder's tasks, data and secret (:func:`environment`): it is the entry
+    point of ``run_autograder``, one process per submission.
     """
     root = root or autograder_root()
     source = root / "source"
