@@ -7,15 +7,12 @@ Only this module turns exceptions into exit codes: 0 passed, 1 did not pass, 2 c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from grader.errors import GraderError, SubmissionError
-
-if TYPE_CHECKING:
-    from grader.result import Result
 
 
 class _TaskAwareGroup(TyperGroup):
@@ -87,9 +84,8 @@ def grade_task(
     ] = None,
 ) -> None:
     """Grade solutions/TASK/model.keras (or --model PATH) on the task's held-out data."""
-    from grader.grading import pipeline, training
+    from grader.practice.attempt import attempt
     from grader.report import console, verdict
-    from grader.tasks import workspace
     from grader.tasks.spec import load_task
 
     try:
@@ -97,20 +93,13 @@ def grade_task(
         if train and model is not None:
             raise typer.BadParameter("use either --train or --model, not both")
         with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
-            if train:
-                path = training.train(spec, on_output=console.child_line, on_progress=bar)
-            else:
-                path = model if model is not None else workspace.find_model(spec.id)
-            result = pipeline.grade_file(spec, path, on_progress=bar)
+            graded = attempt(
+                spec, model, train=train, on_output=console.child_line, on_progress=bar
+            )
     except GraderError as err:
         raise _fail(err, as_json=as_json, task_id=task_id) from None
-    from grader.practice import history
-
+    result = graded.result
     problems: list[GraderError] = []
-    try:
-        result = history.record(result)
-    except GraderError as err:
-        problems.append(err)
     if not as_json:
         verdict.show_result(result, spec.title)
     if report_path is not None:
@@ -118,33 +107,36 @@ def grade_task(
             _write_report(report_path, result, spec)
         except GraderError as err:
             problems.append(err)
-    final = _with_problems(result, problems)
+    final = graded.final(problems)
     if as_json:
         # Printed last, once every failure is known, so that exit 2 always reads "error".
         console.print_json(final.to_json())
-    for problem in problems:
+    for problem in [*graded.problems, *problems]:
         console.error(str(problem))
     raise typer.Exit(final.exit_code)
 
 
-def _with_problems(result: Result, problems: list[GraderError]) -> Result:
-    """``result`` as an ``error`` record when the grader failed after grading (gradebook,
-    report): the verdict moves into the message, the scores stay."""
-    if not problems:
-        return result
-    from dataclasses import replace
-
-    reasons = "; ".join(str(p) for p in problems)
-    return replace(result, status="error", message=f"{reasons} (graded: {result.message})")
-
-
 def _write_report(path: Path, result: Any, spec: Any) -> None:
-    """Write the HTML report for ``--report``."""
+    """Write the HTML report for ``--report``, with this task's attempts from the gradebook."""
+    import time
+
     from grader.errors import WorkspaceError
     from grader.grading import inputs
+    from grader.practice import history
     from grader.report import console, html
 
-    page = html.html_report(result, spec.title, inputs.mistake_images(spec, result.train_mistakes))
+    try:
+        attempts = history.load(spec.id)[0]
+    except GraderError:
+        attempts = []  # the gradebook's problem is reported once, by the grading
+    page = html.html_report(
+        result,
+        spec.title,
+        inputs.mistake_images(spec, result.train_mistakes),
+        tiers=spec.grading.score_tiers,
+        attempts=attempts,
+        graded_at=time.time(),
+    )
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as err:
