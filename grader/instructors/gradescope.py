@@ -33,7 +33,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import grader
 from grader import datasets
 from grader.atomic import replacing
 from grader.datasets import exported, secret
@@ -273,7 +272,7 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 def _copy_source(target: Path) -> None:
     """The grader's source, installable with pip: pyproject.toml, README.md and grader/."""
-    package = Path(grader.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # grader/
     checkout = package.parent
     if not (checkout / "pyproject.toml").is_file():
         raise WorkspaceError(
