@@ -453,6 +453,63 @@ def batch(
     raise typer.Exit(outcome.exit_code)
 
 
+@app.command("gradescope")
+def gradescope_build(
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The autograder zip to write.")] = Path(
+        "autograder.zip"
+    ),
+) -> None:
+    """Build a Gradescope autograder zip for TASK (setup.sh, run_autograder, the task, its
+    held-out data and the grader); upload it as the assignment's autograder."""
+    from grader.instructors import gradescope
+    from grader.report import console
+    from grader.tasks.spec import load_task
+
+    try:
+        spec = load_task(task_id)
+        with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
+            path = gradescope.build(spec, out, on_progress=bar)
+    except GraderError as err:
+        raise _fail(err) from None
+    size = path.stat().st_size / 2**20
+    console.note(f"Wrote {path} ({size:.1f} MB): upload it as the Gradescope autograder")
+
+
+@app.command("gradescope-run", hidden=True)
+def gradescope_run() -> None:
+    """Grade the submission in $AUTOGRADER_ROOT (default /autograder) and write
+    results/results.json: what run_autograder runs on Gradescope. Exit 0 once written."""
+    from grader.instructors import gradescope
+    from grader.report import console
+
+    try:
+        result, path = gradescope.run()
+    except (GraderError, OSError) as err:
+        raise _fail(GraderError(f"could not write the Gradescope results: {err}")) from None
+    console.info(f"{result.status}: {result.message} (wrote {path})")
+
+
+@app.command("classroom")
+def classroom(
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Workflow file (default .github/workflows/grade.yml)."),
+    ] = None,
+) -> None:
+    """Write a GitHub Classroom / GitHub Actions workflow that grades TASK on every push."""
+    from grader.instructors import classroom as core
+    from grader.report import console
+    from grader.tasks.spec import load_task
+
+    try:
+        path = core.write_workflow(load_task(task_id), out or core.DEFAULT_OUT)
+    except GraderError as err:
+        raise _fail(err) from None
+    console.note(f"Wrote {path}: commit it to the assignment's template repository")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -11,4 +11,7 @@
 - :mod:`grader.instructors.ray_backend`: the same grading as Ray tasks.
 - :mod:`grader.instructors.exports`: CSV, JSON, JUnit and Gradescope files.
 - :mod:`grader.instructors.lms`: Canvas's and Moodle's grade-import layouts.
+- :mod:`grader.instructors.gradescope`: Gradescope's results.json, the autograder zip, and
+  ``run_autograder``'s grading.
+- :mod:`grader.instructors.classroom`: ``grade classroom``: a GitHub Actions workflow.
 """

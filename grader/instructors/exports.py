@@ -15,11 +15,8 @@ Written into the batch's output folder:
   testcase of its own (classname ``<task>.<student>``), a failure when not met. CI systems
   read this.
 - ``gradescope/<slug>/results.json`` (the slug is the student's name made folder-safe,
-  :func:`grader.instructors.names.slugs`): Gradescope's autograder format,
-  ``{"score", "max_score", "output", "tests": [{"name", "score", "max_score", "status",
-  "output"}]}`` with score = the task score (0..5) and max_score = 5; one test per class
-  and one per rubric line, each worth 0 points (the rubric acts through the score: a cap
-  or a fail, see docs/task-format.md).
+  :func:`grader.instructors.names.slugs`): Gradescope's autograder format, the same record
+  ``run_autograder`` writes (:func:`grader.instructors.gradescope.results_dict`).
 """
 
 from __future__ import annotations
@@ -32,16 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.atomic import replacing
+from grader.instructors import gradescope
 from grader.instructors.lms import write_lms
 from grader.instructors.names import slugs
-from grader.result import RUBRIC_EFFECTS, Result, RubricLine
+from grader.result import Result
 
 if TYPE_CHECKING:
     from grader.instructors.roster import RosterEntry
     from grader.instructors.submissions import Graded
     from grader.tasks.spec import TaskSpec
 
-MAX_SCORE = 5
 CSV_FIELDS = (
     "student",
     "student_id",
@@ -174,10 +171,13 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
             ET.SubElement(case, "error", message=r.message, type="error")
         elif r.status != "pass":
             ET.SubElement(case, "failure", message=r.message, type=r.status)
-        ET.SubElement(case, "system-out").text = _summary_line(r)
+        ET.SubElement(case, "system-out").text = gradescope.summary_line(r)
         for line in r.rubric:
             rubric_case = ET.SubElement(
-                suite, "testcase", classname=f"{task_id}.{g.student}", name=_rubric_name(line)
+                suite,
+                "testcase",
+                classname=f"{task_id}.{g.student}",
+                name=gradescope.rubric_name(line),
             )
             if not line.met:
                 ET.SubElement(
@@ -191,57 +191,6 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
     return path
 
 
-def gradescope(result: Result) -> dict[str, Any]:
-    """One submission in Gradescope's ``results.json`` format."""
-    tests: list[dict[str, Any]] = [
-        {
-            "name": f"{result.task}: held-out {result.metric} reaches the pass mark",
-            "score": result.score,
-            "max_score": MAX_SCORE,
-            "status": "passed" if result.passed else "failed",
-            "output": result.message,
-        }
-    ]
-    for c in result.per_class:
-        tests.append(
-            {
-                "name": f"class {c.label} ({c.name}) accuracy",
-                "score": 0,
-                "max_score": 0,
-                "status": "passed" if c.accuracy >= (result.threshold or 0.0) else "failed",
-                "output": f"{c.accuracy:.2%} of {c.support} held-out images",
-            }
-        )
-    for line in result.rubric:
-        effect = "" if line.met else f" ({RUBRIC_EFFECTS.get(line.effect, line.effect)})"
-        tests.append(
-            {
-                "name": _rubric_name(line),
-                "score": 0,
-                "max_score": 0,
-                "status": "passed" if line.met else "failed",
-                "output": line.reason + effect,
-            }
-        )
-    return {
-        "score": result.score,
-        "max_score": MAX_SCORE,
-        "output": _summary_line(result),
-        "tests": tests,
-    }
-
-
 def write_gradescope(result: Result, path: Path) -> Path:
     """Write Gradescope's ``results.json`` for one submission (the folder is created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(path) as tmp:
-        tmp.write_text(json.dumps(gradescope(result), indent=1) + "\n", encoding="utf-8")
-    return path
-
-
-def _rubric_name(line: RubricLine) -> str:
-    return f"rubric: {line.name}"
-
-
-def _summary_line(result: Result) -> str:
-    return f"{result.status.upper()} {result.score}/{MAX_SCORE}: {result.message}"
+    return gradescope.write_results(result, path)
