@@ -1,6 +1,7 @@
 """grader: an exam-practice grading harness for TensorFlow/Keras image classifiers.
 
-Importing this package never imports TensorFlow; only the sandboxed worker does.
+Importing this package never imports TensorFlow; only the sandboxed worker does. In a notebook,
+``from grader import check`` grades a model as ``grade TASK`` does (see :mod:`grader.notebook`).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from grader.errors import (
 )
 
 if TYPE_CHECKING:
+    from grader.notebook import check, show
     from grader.result import ClassScore, Confusion, Result
     from grader.tasks.spec import TaskSpec, load_task
 
@@ -30,6 +32,8 @@ _LAZY = {
     "ClassScore": "grader.result",
     "Confusion": "grader.result",
     "Result": "grader.result",
+    "check": "grader.notebook",
+    "show": "grader.notebook",
     "TaskSpec": "grader.tasks.spec",
     "load_task": "grader.tasks.spec",
 }
@@ -63,5 +67,7 @@ __all__ = [
     "TaskSpec",
     "UnknownTaskError",
     "WorkspaceError",
+    "check",
     "load_task",
+    "show",
 ]

@@ -7,15 +7,12 @@ Only this module turns exceptions into exit codes: 0 passed, 1 did not pass, 2 c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from grader.errors import GraderError, SubmissionError
-
-if TYPE_CHECKING:
-    from grader.result import Result
 
 
 class _TaskAwareGroup(TyperGroup):
@@ -88,10 +85,9 @@ def grade_task(
     ] = None,
 ) -> None:
     """Grade solutions/TASK/model.keras (or --model PATH) on the task's held-out data."""
-    from grader.grading import pipeline, training
-    from grader.practice import models
+    from grader.practice import history, models
+    from grader.practice.attempt import attempt
     from grader.report import console, verdict
-    from grader.tasks import workspace
     from grader.tasks.spec import load_task
 
     try:
@@ -100,20 +96,13 @@ def grade_task(
             raise typer.BadParameter("use either --train or --model, not both")
         previous = models.keep_current(spec.id) if train else None
         with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
-            if train:
-                path = training.train(spec, on_output=console.child_line, on_progress=bar)
-            else:
-                path = model if model is not None else workspace.find_model(spec.id)
-            result = pipeline.grade_file(spec, path, on_progress=bar)
+            graded = attempt(
+                spec, model, train=train, on_output=console.child_line, on_progress=bar
+            )
     except GraderError as err:
         raise _fail(err, as_json=as_json, task_id=task_id) from None
-    from grader.practice import history
-
+    result = graded.result
     problems: list[GraderError] = []
-    try:
-        result = history.record(result)
-    except GraderError as err:
-        problems.append(err)
     if not as_json:
         verdict.show_result(result, spec.title)
     if previous is not None and previous.sha256 != result.model_sha256:
@@ -127,11 +116,11 @@ def grade_task(
             _write_report(report_path, result, spec)
         except GraderError as err:
             problems.append(err)
-    final = _with_problems(result, problems)
+    final = graded.final(problems)
     if as_json:
         # Printed last, once every failure is known, so that exit 2 always reads "error".
         console.print_json(final.to_json())
-    for problem in problems:
+    for problem in [*graded.problems, *problems]:
         console.error(str(problem))
     raise typer.Exit(final.exit_code)
 
@@ -151,24 +140,27 @@ def _quietly(read: Any) -> Any:
         return None
 
 
-def _with_problems(result: Result, problems: list[GraderError]) -> Result:
-    """``result`` as an ``error`` record when the grader failed after grading (gradebook,
-    report): the verdict moves into the message, the scores stay."""
-    if not problems:
-        return result
-    from dataclasses import replace
-
-    reasons = "; ".join(str(p) for p in problems)
-    return replace(result, status="error", message=f"{reasons} (graded: {result.message})")
-
-
 def _write_report(path: Path, result: Any, spec: Any) -> None:
-    """Write the HTML report for ``--report``."""
+    """Write the HTML report for ``--report``, with this task's attempts from the gradebook."""
+    import time
+
     from grader.errors import WorkspaceError
     from grader.grading import inputs
+    from grader.practice import history
     from grader.report import console, html
 
-    page = html.html_report(result, spec.title, inputs.mistake_images(spec, result.train_mistakes))
+    try:
+        attempts = history.load(spec.id)[0]
+    except GraderError:
+        attempts = []  # the gradebook's problem is reported once, by the grading
+    page = html.html_report(
+        result,
+        spec.title,
+        inputs.mistake_images(spec, result.train_mistakes),
+        tiers=spec.grading.score_tiers,
+        attempts=attempts,
+        graded_at=time.time(),
+    )
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as err:
@@ -432,7 +424,12 @@ def validate(
     try:
         with console.download_progress("Downloading data") as bar:
             reports = core.validate(
-                task_ids, fast=fast, runs=runs, offline=offline, on_progress=bar
+                task_ids,
+                fast=fast,
+                runs=runs,
+                offline=offline,
+                on_progress=bar,
+                on_stage=instructor_views.show_stage,
             )
     except GraderError as err:
         raise _fail(err) from None
@@ -467,6 +464,20 @@ def batch(
             "per-worker fork-server (slower; for comparison).",
         ),
     ] = False,
+    roster: Annotated[
+        Path | None,
+        typer.Option(
+            help="Course roster CSV (name, id, email...): joins ids into gradebook.csv, lists "
+            "roster students with no submission and submissions not on it."
+        ),
+    ] = None,
+    lms: Annotated[
+        str,
+        typer.Option(
+            help="Also write the grade-import file of this LMS: canvas or moodle (needs "
+            "--roster); csv writes gradebook.csv only."
+        ),
+    ] = "csv",
 ) -> None:
     """Grade every submission in DIR, N at a time; write CSV, JSON, JUnit and Gradescope."""
     from grader.instructors import batch as core
@@ -495,11 +506,70 @@ def batch(
                 on_result=on_result,
                 on_progress=bar,
                 fork_server=not fresh_children,
+                roster=roster,
+                lms=lms,
             )
     except GraderError as err:
         raise _fail(err) from None
     instructor_views.show_batch(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+@app.command("gradescope")
+def gradescope_build(
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The autograder zip to write.")] = Path(
+        "autograder.zip"
+    ),
+) -> None:
+    """Build a Gradescope autograder zip for TASK (setup.sh, run_autograder, the task, its
+    held-out data and the grader); upload it as the assignment's autograder."""
+    from grader.instructors import gradescope
+    from grader.report import console
+    from grader.tasks.spec import load_task
+
+    try:
+        spec = load_task(task_id)
+        with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
+            path = gradescope.build(spec, out, on_progress=bar)
+    except GraderError as err:
+        raise _fail(err) from None
+    size = path.stat().st_size / 2**20
+    console.note(f"Wrote {path} ({size:.1f} MB): upload it as the Gradescope autograder")
+
+
+@app.command("gradescope-run", hidden=True)
+def gradescope_run() -> None:
+    """Grade the submission in $AUTOGRADER_ROOT (default /autograder) and write
+    results/results.json: what run_autograder runs on Gradescope. Exit 0 once written."""
+    from grader.instructors import gradescope
+    from grader.report import console
+
+    try:
+        result, path = gradescope.run()
+    except (GraderError, OSError) as err:
+        raise _fail(GraderError(f"could not write the Gradescope results: {err}")) from None
+    console.info(f"{result.status}: {result.message} (wrote {path})")
+
+
+@app.command("classroom")
+def classroom(
+    task_id: Annotated[str, typer.Argument(metavar="TASK")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Workflow file (default .github/workflows/grade.yml)."),
+    ] = None,
+) -> None:
+    """Write a GitHub Classroom / GitHub Actions workflow that grades TASK on every push."""
+    from grader.instructors import classroom as core
+    from grader.report import console
+    from grader.tasks.spec import load_task
+
+    try:
+        path = core.write_workflow(load_task(task_id), out or core.DEFAULT_OUT)
+    except GraderError as err:
+        raise _fail(err) from None
+    console.note(f"Wrote {path}: commit it to the assignment's template repository")
 
 
 def main() -> None:

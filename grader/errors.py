@@ -30,6 +30,10 @@ class GraderError(Exception):
 
     exit_code = 2
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython and Jupyter show an expected failure as its one line, not a traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class SpecError(GraderError):
     """A task.toml is missing, unparsable or inconsistent."""

@@ -6,6 +6,7 @@ The rich report, ``--json``, the gradebook and batch exports are all drawn from 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -66,6 +67,16 @@ class RubricLine:
     ``[rubric] on_unmet``)."""
     source: str = "task.toml"
     """Where the requirement is written: ``task.toml`` (``[rubric]``) or ``checks.py``."""
+
+
+_RENDERERS: dict[str, Callable[[Result], str]] = {}
+"""How a Result draws itself, by MIME type (``text/plain``, ``text/html``). This bottom layer may
+not import the report, so :mod:`grader.notebook` (a top layer) fills it when imported."""
+
+
+def render_with(mime: str, render: Callable[[Result], str]) -> None:
+    """Let ``render`` draw every Result as ``mime`` (``print(result)``, Jupyter's HTML)."""
+    _RENDERERS[mime] = render
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,20 @@ class Result:
     def exit_code(self) -> int:
         """The CLI exit code for this result."""
         return EXIT_CODES[self.status]
+
+    def __str__(self) -> str:
+        """The terminal panel as plain text, once :mod:`grader.notebook` is loaded."""
+        render = _RENDERERS.get("text/plain")
+        return render(self) if render is not None else repr(self)
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display: the panel's content as HTML (None: plain text instead)."""
+        render = _RENDERERS.get("text/html")
+        return render(self) if render is not None else None
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain display: the same text as ``print(result)``."""
+        printer.text(str(self))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict, ``schema`` first."""

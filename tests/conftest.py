@@ -97,7 +97,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_dataset: Non
     (folder / "task.toml").write_text(TASK_TOML.format(id="tiny01", classes=CLASSES))
     (folder / "prompt.md").write_text("# Tiny\n\nClassify the bright pixel.\n")
     (folder / "starter.py").write_text("print('starter')\n")
-    (folder / "reference.py").write_text("print('reference')\n")
+    (folder / "reference.py").write_text("def solution_model():\n    print('reference')\n")
     (root / "solutions").mkdir()
     monkeypatch.setenv("GRADER_HOME", str(root))
     monkeypatch.delenv("GRADER_TASKS", raising=False)
@@ -266,3 +266,83 @@ def outside_tmp() -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- a real offline task: Fashion-MNIST with a low pass mark, and models without training ----
+
+FASHION_TASK_TOML = """\
+id = "gs01"
+title = "Fashion-MNIST, low bar"
+category = 1
+time_limit_minutes = 10
+version = 2
+
+[dataset]
+name = "fashion_mnist"
+heldout = "test"
+
+[model]
+input_shape = [28, 28, 1]
+input_scale = "0-1"
+classes = 10
+max_params = 100_000
+max_file_mb = 5
+
+[grading]
+metric = "accuracy"
+threshold = 0.5
+score_tiers = [0.2, 0.3, 0.4, 0.5, 0.6]
+"""
+
+
+@pytest.fixture(scope="session")
+def fashion_train() -> tuple[np.ndarray, np.ndarray]:
+    from grader.datasets import load
+    from grader.errors import DatasetError
+
+    try:
+        data = load("fashion_mnist", "train")
+    except DatasetError as err:
+        pytest.skip(f"Fashion-MNIST is not installed here: {err}")
+    return data.images, data.labels
+
+
+@pytest.fixture(scope="session")
+def fashion_task(tmp_path_factory: pytest.TempPathFactory, fashion_train: Any) -> TaskSpec:
+    """Task ``gs01``: Fashion-MNIST (offline from Debian's package), pass mark 50%."""
+    folder = tmp_path_factory.mktemp("catalogue") / "tasks" / "gs01"
+    folder.mkdir(parents=True)
+    (folder / "task.toml").write_text(FASHION_TASK_TOML)
+    (folder / "prompt.md").write_text("# Fashion\n\nInput 28x28x1, pixels 0-1.\n")
+    return TaskSpec.from_toml(folder / "task.toml")
+
+
+def _dense_model(keras: Any, path: Path, kernel: np.ndarray, bias: np.ndarray) -> Path:
+    model = keras.Sequential(
+        [keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+    )
+    model.layers[-1].set_weights([kernel.astype(np.float32), bias.astype(np.float32)])
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fashion_models(
+    keras_module: Any,
+    fashion_train: tuple[np.ndarray, np.ndarray],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Path]:
+    """Models for :func:`fashion_task`, made without training: ``passing``, a nearest
+    class-mean classifier (about 68%); ``failing``, always class 0 (exactly 10%)."""
+    images, labels = fashion_train
+    flat = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    means = np.stack([flat[labels == k].mean(axis=0) for k in range(10)], axis=1)
+    folder = tmp_path_factory.mktemp("models")
+    bias = np.zeros(10)
+    bias[0] = 1.0
+    return {
+        "passing": _dense_model(
+            keras_module, folder / "pass.keras", means, -0.5 * (means**2).sum(axis=0)
+        ),
+        "failing": _dense_model(keras_module, folder / "fail.keras", np.zeros((784, 10)), bias),
+    }

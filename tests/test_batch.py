@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typer.testing import CliRunner
 from grader.cli import app
 from grader.errors import WorkspaceError
 from grader.instructors.batch import load_index, run_batch, summarize_cohort
-from grader.instructors.submissions import Graded, discover
+from grader.instructors.submissions import Graded, Skipped, discover, scan
 from grader.result import Result
 from grader.sandbox.process import Limits
 from grader.tasks.spec import TaskSpec
@@ -61,25 +63,53 @@ def test_discovery_reports_each_bad_entry_and_keeps_the_good_ones(messy: Path) -
     assert "no model file" in str(problems["empty"])
     assert "several model files" in str(problems["mixed"])
     assert "duplicate submissions for dup" in str(problems["dup"])
-    assert "not a .keras or .h5" in str(problems["notes"])
     assert "links outside" in str(problems["escape"])
     assert ".DS_Store" not in problems and "" not in problems
 
 
-def test_unsafe_student_names_are_refused(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_model_is_skipped_not_graded_as_a_student(messy: Path) -> None:
+    subs, skipped = scan(messy)
+    assert "notes" not in {s.student for s in subs}
+    assert skipped == [
+        Skipped(".DS_Store", "hidden (its name starts with a dot)"),
+        Skipped("notes.txt", "not a .keras or .h5 model file"),
+    ]
+
+
+def test_names_as_an_lms_writes_them_are_accepted_and_kept(tmp_path: Path) -> None:
     subs = tmp_path / "subs"
     subs.mkdir()
-    (subs / "-rf.keras").write_bytes(b"x")
-    (subs / "ok name.keras").write_bytes(b"x")
-    problems = _problems(subs)
-    assert all("unsafe student name" in str(p) for p in problems.values())
+    (subs / "Jo Smith.keras").write_bytes(b"x")
+    (subs / unicodedata.normalize("NFD", "José Ñúñez")).mkdir()  # as macOS writes it
+    (subs / unicodedata.normalize("NFD", "José Ñúñez") / "model.keras").write_bytes(b"x")
+    (subs / "o'brien.h5").write_bytes(b"x")
+    assert _problems(subs) == {"Jo Smith": None, "José Ñúñez": None, "o'brien": None}
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("-rf.keras", "formula"),
+        ("=HYPERLINK(1).keras", "formula"),
+        ("a..b.keras", "'..'"),
+        ("back\\slash.keras", "path separator"),
+        ("tab\there.keras", "control character U+0009"),
+        ("bidi\u202egnp.keras", "control character U+202E"),
+    ],
+)
+def test_genuinely_unsafe_student_names_are_refused(tmp_path: Path, name: str, why: str) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / name).write_bytes(b"x")
+    (problem,) = _problems(subs).values()
+    assert "unsafe student name" in str(problem) and why in str(problem)
 
 
 REPO = Path(__file__).resolve().parents[1]
 DISCOVER_AS_CALLER = (
     "import json, sys\n"
     "from pathlib import Path\n"
-    "from grader.instructors.batch import discover\n"
+    "from grader.instructors.submissions import discover\n"
     "print(json.dumps({s.student: s.problem for s in discover(Path(sys.argv[1]))}))\n"
 )
 
@@ -151,8 +181,11 @@ def test_cli_batch_of_only_refused_entries_grades_each_and_writes_exports(
     assert done.exit_code == 0, done.output
     records = json.loads((out / "results.json").read_text())
     by_student = {r["student"]: r for r in records}
-    assert set(by_student) == {"alice", "bob", "dup", "empty", "escape", "mixed", "notes"}
+    assert set(by_student) == {"alice", "bob", "dup", "empty", "escape", "mixed"}
     assert {r["status"] for r in records} == {"invalid"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"name": "notes.txt", "reason": "not a .keras or .h5 model file"} in summary["skipped"]
+    assert "notes.txt" in done.output
     assert (out / "gradebook.csv").is_file() and (out / "junit.xml").is_file()
     assert "pass rate" in done.output and "0%" in done.output
 
@@ -468,3 +501,49 @@ def test_a_batch_exits_2_only_when_the_grader_failed_on_a_submission(
     done = CliRunner().invoke(app, ["batch", "tiny01", str(five), "--out", str(tmp_path / "g")])
     assert done.exit_code == code, done.output
     assert sorted(recorder.graded) == ["ann", "ben", "cat", "dan", "eve"]
+
+
+def test_cli_batch_with_a_roster_writes_canvas_ids_and_flags_both_sides(
+    workspace: Path,
+    tiny_task: TaskSpec,
+    five: Path,
+    tmp_path: Path,
+    heldout_sha: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    roster = tmp_path / "roster.csv"
+    names = ["ann", "ben", "cat", "dan"]  # eve submitted, zoe did not
+    rows = [f"{n.title()} X,{i},S{i},{n},A" for i, n in enumerate(names)]
+    roster.write_text(
+        "Student,ID,SIS User ID,SIS Login ID,Section\n" + "\n".join(rows) + "\nZoe Y,9,S9,zoe,A\n"
+    )
+    monkeypatch.setattr(
+        "grader.instructors.batch.grade_submission", Recorder(tiny_task, heldout_sha, {})
+    )
+    out = tmp_path / "g"
+    args = ["batch", "tiny01", str(five), "--out", str(out), "--roster", str(roster)]
+    done = CliRunner().invoke(app, [*args, "--lms", "canvas"])
+    assert done.exit_code == 0, done.output
+    gradebook = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [(r["student"], r["student_id"], r["status"], r["on_roster"]) for r in gradebook] == [
+        ("ann", "S0", "pass", "yes"),
+        ("ben", "S1", "pass", "yes"),
+        ("cat", "S2", "pass", "yes"),
+        ("dan", "S3", "pass", "yes"),
+        ("eve", "", "pass", "no"),
+        ("Zoe Y", "S9", "missing", "yes"),
+    ]
+    canvas = list(csv.reader((out / "canvas.csv").open()))
+    assert canvas[0][-1] == "tiny01" and ["Zoe Y", "9", "S9", "zoe", "A", ""] in canvas
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["roster"] == {"missing": ["Zoe Y"], "not_on_roster": ["eve"]}
+    assert "1 submission(s) not on the roster: eve" in done.output
+    assert "1 roster student(s) with no submission: Zoe Y" in done.output
+    assert "… 5/5 PASS eve" in done.output  # not a terminal: one line per graded model
+
+
+def test_an_lms_layout_without_a_roster_is_one_usage_line(
+    workspace: Path, five: Path, tmp_path: Path
+) -> None:
+    done = CliRunner().invoke(app, ["batch", "tiny01", str(five), "--lms", "canvas"])
+    assert done.exit_code == 2 and "--lms canvas needs --roster" in done.output

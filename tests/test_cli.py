@@ -211,3 +211,31 @@ def test_show_prints_code_blocks_verbatim_and_unwrapped(workspace: Path) -> None
     lines = result.stdout.splitlines()
     assert f"    {long_line}" in lines
     assert "    x = 1" in lines and "Then train." in result.stdout and "Load it:" in result.stdout
+
+
+def test_gradescope_writes_the_autograder_zip(workspace: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["gradescope", "tiny01", "--out", str(tmp_path / "ag.zip")])
+    assert result.exit_code == 0, result.output
+    assert "Wrote" in result.stderr and "upload it as the Gradescope autograder" in result.stderr
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "ag.zip") as zf:
+        assert {"setup.sh", "run_autograder", "tasks/tiny01/task.toml"} <= set(zf.namelist())
+
+
+def test_gradescope_run_on_a_broken_autograder_still_writes_an_error_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTOGRADER_ROOT", str(tmp_path))
+    result = runner.invoke(app, ["gradescope-run"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert record["score"] == 0 and record["extra_data"]["status"] == "error"
+    assert "the autograder could not grade (tell your instructor)" in record["output"]
+
+
+def test_classroom_writes_the_workflow(workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "wf" / "grade.yml"
+    result = runner.invoke(app, ["classroom", "tiny01", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "grade tiny01 --json" in out.read_text()

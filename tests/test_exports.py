@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.instructors.exports import gradescope, write_all
+from grader.instructors.exports import write_all
+from grader.instructors.gradescope import results_dict
+from grader.instructors.roster import RosterEntry
 from grader.instructors.submissions import Graded
 from grader.result import ClassScore, Result, RubricLine
 from grader.tasks.spec import TaskSpec
@@ -76,15 +78,13 @@ def test_junit_marks_non_passing_as_failures_and_grader_errors_as_errors(
     assert cases["dave"].find("error") is not None
 
 
-def test_gradescope_record_has_score_out_of_five_and_a_test_per_class() -> None:
-    record = gradescope(_result("fail", 2, 0.75))
-    assert record["score"] == 2 and record["max_score"] == 5
-    assert set(record) == {"score", "max_score", "output", "tests"}
-    main, *per_class = record["tests"]
-    assert main["status"] == "failed" and main["score"] == 2 and main["max_score"] == 5
-    assert [t["status"] for t in per_class] == ["passed", "failed"]
-    assert all(t["max_score"] == 0 for t in per_class)
-    json.dumps(record)  # Gradescope reads it as JSON
+def test_batch_gradescope_files_are_the_autograder_record(
+    cohort: list[Graded], tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    write_all(cohort, tmp_path, tiny_task)
+    for g in cohort:
+        written = json.loads((tmp_path / "gradescope" / g.student / "results.json").read_text())
+        assert written == results_dict(g.result)
 
 
 RUBRIC = [
@@ -92,29 +92,6 @@ RUBRIC = [
     RubricLine("checks.py: The head is small", False, "1,570 parameters: keep it under 100",
                "cap", "checks.py"),
 ]  # fmt: skip
-
-
-def test_gradescope_has_one_test_per_rubric_line_worth_no_points() -> None:
-    result = replace(_result("pass", 3, 0.97), rubric=RUBRIC)
-    record = gradescope(result)
-    rubric = [t for t in record["tests"] if t["name"].startswith("rubric: ")]
-    assert rubric == [
-        {
-            "name": "rubric: output layer",
-            "score": 0,
-            "max_score": 0,
-            "status": "passed",
-            "output": "1 unit, sigmoid",
-        },
-        {
-            "name": "rubric: checks.py: The head is small",
-            "score": 0,
-            "max_score": 0,
-            "status": "failed",
-            "output": "1,570 parameters: keep it under 100 (caps the score)",
-        },
-    ]
-    assert record["score"] == 3 and record["max_score"] == 5
 
 
 def test_junit_has_a_testcase_per_rubric_line_failing_when_unmet(
@@ -137,3 +114,45 @@ def test_junit_has_a_testcase_per_rubric_line_failing_when_unmet(
         "rubric-cap",
         "1,570 parameters: keep it under 100",
     )
+
+
+def test_output_folders_are_slugs_while_every_record_keeps_the_real_name(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    names = ["Jo Smith", "jo smith", "José Ñúñez", "o'brien"]
+    write_all([Graded(n, _result("pass", 5, 1.0)) for n in names], tmp_path, tiny_task)
+    folders = sorted(p.name for p in (tmp_path / "gradescope").iterdir())
+    assert folders == ["jo-smith", "jo-smith-2", "jose-nunez", "obrien"]
+    rows = list(csv.DictReader((tmp_path / "gradebook.csv").open(encoding="utf-8")))
+    assert [r["student"] for r in rows] == names
+    assert [r["student"] for r in json.loads((tmp_path / "results.json").read_text())] == names
+
+
+def test_csv_rounds_values_and_margins_to_four_places(tiny_task: TaskSpec, tmp_path: Path) -> None:
+    result = replace(_result("pass", 4, 0.912345678), threshold=0.9, margin=0.012345678)
+    write_all([Graded("ann", result)], tmp_path, tiny_task)
+    (row,) = csv.DictReader((tmp_path / "gradebook.csv").open())
+    assert (row["value"], row["margin"], row["threshold"]) == ("0.9123", "0.0123", "0.9")
+
+
+def test_csv_joins_the_roster_flags_copies_and_lists_missing_students(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    jo = RosterEntry("Jo Smith", student_id="S1", email="jo@uni.edu")
+    cohort = [
+        Graded("Jo Smith", _result("pass", 5, 1.0), copied_from=("zed",), roster=jo),
+        Graded("zed", _result("pass", 5, 1.0), copied_from=("Jo Smith",)),
+    ]
+    missing = [RosterEntry("Ann Lee", student_id="S2", email="ann@uni.edu")]
+    write_all(cohort, tmp_path, tiny_task, missing=missing, with_roster=True)
+    rows = list(csv.DictReader((tmp_path / "gradebook.csv").open()))
+    got = [
+        (r["student"], r["student_id"], r["status"], r["copied_from"], r["on_roster"]) for r in rows
+    ]
+    assert got == [
+        ("Jo Smith", "S1", "pass", "zed", "yes"),
+        ("zed", "", "pass", "Jo Smith", "no"),
+        ("Ann Lee", "S2", "missing", "", "yes"),
+    ]
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert records[0]["student_id"] == "S1" and records[0]["copied_from"] == ["zed"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import subprocess
 import tempfile
 from dataclasses import replace
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,6 +22,7 @@ from typer.testing import CliRunner
 
 from grader import datasets
 from grader.cli import app
+from grader.practice.gradebook import Attempt
 from grader.report.html import html_report
 from grader.result import ClassScore, Confusion, Result, RubricLine
 from tests.conftest import ModelFactory
@@ -126,29 +130,177 @@ def test_invalid_result_still_gives_a_page() -> None:
     assert parsed.cells == [] and parsed.images == []
 
 
-def _screenshot(page: Path, out: Path) -> None:
+def _chromium(page: Path, *args: str) -> str:
+    """Run headless Chromium on ``page`` with a fresh profile; its stdout."""
     chromium = shutil.which("chromium")
     assert chromium is not None
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
+        done = subprocess.run(
             [
                 chromium,
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
+                "--disable-quic",
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
                 f"--user-data-dir={profile}",
-                f"--screenshot={out}",
-                "--window-size=1200,900",
+                *args,
                 page.as_uri(),
             ],
             capture_output=True,
+            text=True,
             timeout=120,
             check=False,
         )
+    return done.stdout
+
+
+def _screenshot(page: Path, out: Path, width: int = 1200) -> None:
+    _chromium(page, f"--screenshot={out}", f"--window-size={width},900")
+
+
+_GEOMETRY = """<script>(function () {
+  function box(e) {
+    const r = e.getBoundingClientRect();
+    return [r.left, r.top, r.right, r.bottom];
+  }
+  function hit(a, b) { return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]; }
+  const out = {width: innerWidth, scroll: document.documentElement.scrollWidth,
+               lines: 0, on_line: [], clipped: [], crowded: [], svgs: {}};
+  document.querySelectorAll('svg').forEach(function (svg) {
+    const name = svg.getAttribute('class'), s = box(svg);
+    const texts = Array.from(svg.querySelectorAll('text'));
+    out.svgs[name] = s;
+    texts.forEach(function (t) {
+      const b = box(t);
+      if (b[0] < s[0] - 0.5 || b[2] > s[2] + 0.5 || b[1] < s[1] - 0.5 || b[3] > s[3] + 0.5)
+        out.clipped.push(name + ': ' + t.textContent);
+    });
+    svg.querySelectorAll('line.pass-mark').forEach(function (line) {
+      out.lines += 1;
+      const l = box(line);
+      texts.forEach(function (t) {
+        if (hit(l, box(t))) out.on_line.push(name + ': ' + t.textContent);
+      });
+    });
+    if (name === 'confusion') return;  // its rotated labels' boxes touch by design
+    texts.forEach(function (a, i) {
+      texts.slice(i + 1).forEach(function (b) {
+        if (hit(box(a), box(b))) out.crowded.push(a.textContent + ' / ' + b.textContent);
+      });
+    });
+  });
+  const pre = parent.document.createElement('pre');
+  pre.id = 'geometry';
+  pre.textContent = JSON.stringify(out);
+  parent.document.body.appendChild(pre);
+})();</script>"""
+
+
+def _frame(page: str, folder: Path, width: int) -> Path:
+    """``page`` in a ``width`` px frame: headless Chromium's window is never under 500 px."""
+    probe = folder / f"probe{width}.html"
+    probe.write_text(
+        "<!DOCTYPE html><html><body style='margin:0'><iframe style='border:0;"
+        f'width:{width}px;height:3000px\' srcdoc="{escape(page)}"></iframe></body></html>'
+    )
+    return probe
+
+
+def _geometry(page: str, folder: Path, width: int) -> dict[str, Any]:
+    """Where Chromium lays the page out at ``width`` px: overlaps, clipping, overflow."""
+    probe = _frame(page.replace("</body>", _GEOMETRY + "</body>"), folder, width)
+    dom = _chromium(probe, "--dump-dom", f"--window-size={width + 20},900")
+    found = re.search(r'<pre id="geometry">(.*?)</pre>', dom)
+    assert found is not None, dom[-500:]
+    return dict(json.loads(unescape(found.group(1))))
+
+
+def _crowded_result() -> Result:
+    """Long class names, accuracies a hair under and over the pass mark, a 10x10 matrix."""
+    names = [f"class {i} " + "long name" * (i % 3) for i in range(10)]
+    confusion = [[90 if i == j else (i * j) % 4 for j in range(10)] for i in range(10)]
+    accuracies = (0.2, 0.8, 0.85, 0.87, 0.889, 0.89, 0.891, 0.9, 0.95, 1.0)
+    per_class = [
+        ClassScore(i, n, accuracy, sum(row))
+        for i, (n, row, accuracy) in enumerate(zip(names, confusion, accuracies, strict=True))
+    ]
+    return replace(
+        _failing_result(),
+        threshold=0.89,
+        per_class=per_class,
+        confusion=confusion,
+        model_path="/home/candidate/a/rather/long/path/to/solutions/task01/model.keras",
+        model_sha256="f" * 64,
+        versions={"grader": "0.1.0", "keras": "3.6.0", "tensorflow": "2.18.0", "python": "3.11"},
+    )
+
+
+def _attempts(values: list[float]) -> list[Attempt]:
+    return [
+        Attempt(
+            i,
+            "tiny01",
+            "pass" if v >= 0.89 else "fail",
+            v,
+            3,
+            None,
+            None,
+            None,
+            False,
+            None,
+            1.8e9 + i,
+            {},
+        )
+        for i, v in enumerate(values, 1)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_label_meets_the_pass_mark_and_nothing_overflows(tmp_path: Path, width: int) -> None:
+    page = html_report(
+        _crowded_result(),
+        "Tiny",
+        [(_digit(1), "two", "one")] * 8,
+        tiers=[0.5, 0.7, 0.8, 0.89, 0.95],
+        attempts=_attempts([0.5, 0.885, 0.89, 0.893, 0.7]),
+        graded_at=1.8e9,
+    )
+    found = _geometry(page, tmp_path, width)
+    assert found["width"] == width and found["lines"] == 2  # bars and trend
+    assert found["on_line"] == [] and found["crowded"] == [] and found["clipped"] == []
+    assert found["scroll"] <= width  # no horizontal scrolling of the page
+    heatmap, bars = found["svgs"]["confusion"], found["svgs"]["per-class"]
+    if width == 1280:  # side by side, using the width
+        assert heatmap[2] - heatmap[0] > 0.35 * width and bars[0] > heatmap[2]
+    else:  # stacked
+        assert bars[1] >= heatmap[3]
+    _screenshot(_frame(page, tmp_path, width), tmp_path / "shot.png", width + 20)
+    assert _distinct_bytes(tmp_path / "shot.png") > 20
+
+
+def test_page_carries_model_versions_date_tiers_and_trend() -> None:
+    page = html_report(
+        _crowded_result(),
+        "Tiny",
+        [],
+        tiers=[0.5, 0.7, 0.8, 0.89, 0.95],
+        attempts=_attempts([0.5, 0.7]),
+        graded_at=1.8e9,
+    )
+    assert "/home/candidate/a/rather/long/path/to/solutions/task01/model.keras" in page
+    assert "f" * 64 in page and "2027-01-15 08:00 UTC" in page
+    assert "<th>Keras</th><td>3.6.0</td>" in page and "<th>grader</th><td>0.1.0</td>" in page
+    assert page.count("class='tier reached'") == 0  # score 0
+    assert "5★ ≥ 95%" in page
+    assert len(re.findall(r'<circle class="attempt"', page)) == 2 and "best 70.00%" in page
+    scored = html_report(replace(_crowded_result(), score=3), "Tiny", [], tiers=[0.5, 0.7, 0.8])
+    assert scored.count("class='tier reached'") == 3 and 'class="trend"' not in scored
 
 
 def _distinct_bytes(png: Path) -> int:
@@ -185,3 +337,6 @@ def test_grade_report_shows_misclassified_training_images(
     shown = {_png_pixels(uri)[2] for uri in parsed.images}
     wrong = {train.images[i].tobytes() for i in np.nonzero(train.labels >= 2)[0]}
     assert parsed.images and shown <= wrong
+    page = out.read_text()
+    assert "5★ ≥ 95%" in page and page.count('<circle class="attempt"') == 1  # this attempt
+    assert str(model) in page and "<th>Keras</th>" in page

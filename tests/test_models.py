@@ -16,6 +16,7 @@ from grader.cli import app
 from grader.practice import gradebook as store
 from grader.practice import history, models
 from grader.result import Result
+from grader.tasks.spec import TaskSpec
 
 runner = CliRunner()
 
@@ -210,3 +211,18 @@ def test_train_keeps_a_model_that_was_never_graded(workspace: Path) -> None:
     result = runner.invoke(app, ["tiny01", "--train"])
     assert f"Replaced model.keras ({old_sha[:8]}, never graded)" in result.stderr
     assert models.stored(old_sha, "model.keras").read_bytes() == b"never graded"
+
+
+def test_a_model_graded_under_another_name_is_kept_from_its_real_file(
+    workspace: Path, tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    from grader.practice.attempt import attempt
+
+    real = tmp_path / "saved" / "model.keras"
+    real.parent.mkdir()
+    real.write_bytes(b"an in-memory model, saved to a temporary file")
+    graded = attempt(tiny_task, real, shown_as="<in-memory model 'm'>")
+    sha = hashlib.sha256(real.read_bytes()).hexdigest()
+    assert graded.result.model_sha256 == sha and not graded.problems
+    assert models.stored(sha, "x.keras").read_bytes() == real.read_bytes()
+    assert not any("not kept" in n for n in graded.result.notes)

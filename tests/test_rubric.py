@@ -481,7 +481,7 @@ def test_softmax_two_graded_in_the_sandbox_is_capped_and_shows_in_gradescope(
     rubric_task: TaskSpec, pixel_model: Any, tmp_path: Path
 ) -> None:
     from grader.grading.pipeline import grade_file
-    from grader.instructors.exports import gradescope
+    from grader.instructors.gradescope import results_dict
 
     model = pixel_model(units=2, activation="softmax")
     marker = tmp_path / "IMPORTED"
@@ -499,12 +499,12 @@ def test_softmax_two_graded_in_the_sandbox_is_capped_and_shows_in_gradescope(
     # A learner's checks.py beside the model is refused, never imported.
     assert not marker.exists()
     assert any("checks.py was refused and never imported" in n for n in result.notes)
-    tests = {t["name"]: t for t in gradescope(result)["tests"]}
+    tests = {t["name"]: t for t in results_dict(result)["tests"]}
     failed = tests["rubric: checks.py: The head has at most 100 parameters."]
     assert (failed["status"], failed["score"], failed["max_score"]) == ("failed", 0, 0)
     assert failed["output"] == "1,570 parameters: keep the head under 100 (caps the score)"
     assert tests["rubric: checks.py: test_scored"]["status"] == "passed"
-    assert gradescope(result)["score"] == 3
+    assert results_dict(result)["score"] == 3
 
 
 @pytest.mark.slow

@@ -41,10 +41,14 @@ def test_new_task_takes_shape_and_classes_from_the_dataset_and_loads(workspace: 
     )
 
 
-def test_scaffold_passes_fast_validation_as_written(workspace: Path) -> None:
+def test_scaffold_as_written_fails_fast_validation_only_on_its_unfilled_reference(
+    workspace: Path,
+) -> None:
     new_task("task07", dataset="tiny", classes=4)
     rep = validate_task("task07", fast=True)
-    assert rep.exit_code == 0, rep.checks
+    failed = [c for c in rep.checks if c.status not in ("ok", "skip")]
+    assert [c.name for c in failed] == ["reference code"] and rep.exit_code == 1
+    assert "reference.py: solution_model() still raises NotImplementedError" in failed[0].detail
 
 
 def test_the_commented_rubric_loads_once_uncommented(workspace: Path) -> None:
@@ -104,15 +108,17 @@ def test_filled_reference_makes_the_scaffold_validate(
     assert {name: c.status for name, c in checks.items()} == {
         "spec": "ok",
         "files": "ok",
+        "reference code": "ok",
         "dataset": "ok",
         "prompt": "ok",
         "baseline": "ok",
         "starter fails": "ok",
         "reference passes": "ok",
+        "score tiers": "warn",  # the scaffold's tiers top out far below a perfect reference
         "rubric": "skip",  # the scaffold's [rubric] is commented out
     }
     assert checks["starter fails"].detail.startswith("fail: ")
-    assert checks["reference passes"].detail.startswith("2/2 runs pass")
+    assert checks["reference passes"].detail.startswith("2/2 runs pass: accuracy 100.00%")
 
 
 def test_registered_set_not_yet_downloaded_gets_its_published_shape(

@@ -20,14 +20,19 @@ from pathlib import Path
 import keras
 import numpy as np
 
-layers = [keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")]
-model = keras.Sequential([keras.Input(shape=(28, 28, 1)), *layers])
-kernel = np.zeros((784, 4), dtype="float32")
-for c in range(4):
-    kernel[c, c] = 10.0
-model.layers[-1].set_weights([kernel, np.zeros(4, dtype="float32")])
+
+def solution_model():
+    layers = [keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")]
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), *layers])
+    kernel = np.zeros((784, 4), dtype="float32")
+    for c in range(4):
+        kernel[c, c] = 10.0
+    model.layers[-1].set_weights([kernel, np.zeros(4, dtype="float32")])
+    return model
+
+
 if __name__ == "__main__":
-    model.save(Path(__file__).with_name("model.keras"))
+    solution_model().save(Path(__file__).with_name("model.keras"))
 """
 
 ZERO_STARTER = PIXEL_REFERENCE.replace("kernel[c, c] = 10.0", "pass")
@@ -49,11 +54,13 @@ def test_fast_validation_of_a_sound_task_passes_every_check(task_dir: Path) -> N
     assert _statuses(rep) == {
         "spec": "ok",
         "files": "ok",
+        "reference code": "ok",
         "dataset": "ok",
         "prompt": "ok",
         "baseline": "ok",
         "starter fails": "skip",
         "reference passes": "skip",
+        "score tiers": "skip",
         "rubric": "skip",
     }
     assert rep.exit_code == 0
@@ -65,7 +72,8 @@ def test_prompt_without_the_input_contract_fails(task_dir: Path) -> None:
     (task_dir / "prompt.md").write_text("# Tiny\n\nClassify the bright pixel.\n")
     rep = validate_task("tiny01", fast=True)
     assert _statuses(rep)["prompt"] == "fail" and rep.exit_code == 1
-    assert "input shape or pixel scale" in rep.checks[3].detail
+    prompt = next(c for c in rep.checks if c.name == "prompt")
+    assert "input shape or pixel scale" in prompt.detail
 
 
 def test_pass_mark_a_majority_guess_reaches_fails_the_baseline(task_dir: Path) -> None:
@@ -199,3 +207,103 @@ def test_validation_judges_the_rubric_on_the_models_it_trained(
     assert (s["starter fails"], s["reference passes"], s["rubric"]) == ("ok", "ok", "ok")
     rubric = next(c for c in rep.checks if c.name == "rubric")
     assert rubric.detail == "the reference meets all 1 line; the starter misses output layer"
+
+
+# --- reference code, accuracy per run, score tiers, stages --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (
+            "def solution_model():\n    x = 1\n    raise NotImplementedError('fill in')\n",
+            "reference.py: solution_model() still raises NotImplementedError: replace that line",
+        ),
+        (
+            "def solution_model():\n    raise NotImplementedError\n",
+            "still raises NotImplementedError",
+        ),
+        ("import keras\nmodel = keras.Sequential()\n", "reference.py has no solution_model()"),
+        ("def solution_model(:\n", "reference.py does not compile"),
+    ],
+)
+def test_fast_validation_catches_an_unfilled_reference_without_running_it(
+    task_dir: Path, code: str, says: str
+) -> None:
+    (task_dir / "reference.py").write_text(code)
+    rep = validate_task("tiny01", fast=True)
+    check = next(c for c in rep.checks if c.name == "reference code")
+    assert check.status == "fail" and says in check.detail and "\n" not in check.detail
+    assert rep.exit_code == 1
+
+
+def test_an_incomplete_starter_is_expected(task_dir: Path) -> None:
+    (task_dir / "starter.py").write_text("def solution_model():\n    raise NotImplementedError\n")
+    rep = validate_task("tiny01", fast=True)
+    assert rep.exit_code == 0, rep.checks
+
+
+def _reference_scoring(monkeypatch: pytest.MonkeyPatch, values: list[float]) -> None:
+    """Training replaced: the starter scores 0.3 and the reference's runs score ``values``."""
+    runs = iter(values)
+
+    def trained(spec: TaskSpec, script: Path, data: object) -> Result:
+        value = next(runs) if script.name == "reference.py" else 0.3
+        passed = value >= spec.grading.threshold
+        return Result(
+            task=spec.id,
+            status="pass" if passed else "fail",
+            message=f"{value:.2%}",
+            value=value,
+            threshold=spec.grading.threshold,
+            margin=value - spec.grading.threshold,
+        )
+
+    monkeypatch.setattr("grader.instructors.validate._train_and_grade", trained)
+
+
+def test_full_validation_shows_the_references_accuracy_on_every_run(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _reference_scoring(monkeypatch, [0.96, 0.955])
+    rep = validate_task("tiny01", runs=2)
+    check = next(c for c in rep.checks if c.name == "reference passes")
+    assert check.status == "ok"
+    assert check.detail == "2/2 runs pass: accuracy 96.00%, 95.50% (margins +6.00, +5.50 points)"
+    tiers = next(c for c in rep.checks if c.name == "score tiers")
+    assert tiers.status == "ok" and rep.exit_code == 0
+
+
+def test_tiers_far_below_the_reference_are_a_warning_not_a_failure(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = task_dir / "task.toml"
+    toml.write_text(
+        toml.read_text()
+        .replace("threshold = 0.9", "threshold = 0.8")
+        .replace("[0.5, 0.7, 0.8, 0.9, 0.95]", "[0.5, 0.6, 0.7, 0.8, 0.85]")
+    )
+    _reference_scoring(monkeypatch, [0.999, 0.995])
+    rep = validate_task("tiny01", runs=2)
+    tiers = next(c for c in rep.checks if c.name == "score tiers")
+    assert tiers.status == "warn" and rep.exit_code == 0
+    assert tiers.detail == (
+        "5 stars at 85% accuracy; the reference reaches 99.50%: the tiers sit far below it; "
+        "raise score_tiers in task.toml"
+    )
+
+
+def test_cli_validate_prints_one_line_per_stage_into_a_log(
+    task_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _reference_scoring(monkeypatch, [0.96, 0.96])
+    done = CliRunner().invoke(app, ["validate", "tiny01", "--runs", "2"])
+    assert done.exit_code == 0, done.output
+    stages = [line for line in done.output.splitlines() if line.startswith("… tiny01: ")]
+    assert stages == [
+        "… tiny01: spec, files, dataset, prompt, baseline",
+        "… tiny01: training starter.py in the sandbox (it must fail)",
+        "… tiny01: training reference.py in the sandbox, run 1 of 2",
+        "… tiny01: training reference.py in the sandbox, run 2 of 2",
+        "… tiny01: judging the rubric",
+    ]

@@ -7,12 +7,23 @@ from pathlib import Path
 import pytest
 
 from grader.errors import ModelNotFoundError, WorkspaceError
-from grader.tasks.workspace import copy_starter, find_model, workspace_root
+from grader.tasks.workspace import copy_starter, find_model, using, workspace_root
 
 
 def test_grader_home_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRADER_HOME", str(tmp_path))
     assert workspace_root() == tmp_path.resolve()
+
+
+def test_a_chosen_workspace_wins_inside_using_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADER_HOME", str(tmp_path / "home"))
+    with using(tmp_path / "chosen"):
+        assert workspace_root() == (tmp_path / "chosen").resolve()
+        with using(None):
+            assert workspace_root() == (tmp_path / "chosen").resolve()
+    assert workspace_root() == (tmp_path / "home").resolve()
 
 
 def test_nearest_folder_with_tasks_upward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,8 @@ from grader.datasets.base import Dataset
 from grader.errors import DatasetError
 
 ARRAYS_ENV = "GRADER_ARRAYS"
-"""Environment variable naming the exported-splits folder (set only inside a child)."""
+"""Environment variable naming the exported-splits folder: set inside a child, and by a
+Gradescope autograder for the splits its zip ships (:mod:`grader.instructors.gradescope`)."""
 
 
 def export(data: Dataset, name: str, split: str, folder: Path) -> None:

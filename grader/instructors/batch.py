@@ -20,15 +20,21 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from grader.datasets import ProgressCallback
+from grader.errors import WorkspaceError
 from grader.grading.inputs import GradingData
 from grader.instructors import exports
+from grader.instructors.copies import CopyGroup, copied_from, find_copies
 from grader.instructors.fork_pool import ForkPool
+from grader.instructors.lms import LMS
+from grader.instructors.roster import RosterEntry, join, load_roster
 from grader.instructors.submissions import (
+    EXTRA_KEYS,
     Graded,
+    Skipped,
     Submission,
-    discover,
     grade_submission,
     model_sha256,
+    scan,
 )
 from grader.result import Result, Status
 from grader.sandbox.process import Limits, memory_share_mb
@@ -53,6 +59,16 @@ class BatchOutcome:
     """The output folder."""
     files: list[Path] = field(default_factory=list)
     """Exports written there."""
+    skipped: list[Skipped] = field(default_factory=list)
+    """Files in the submissions folder that are not models (graded as nobody)."""
+    copies: list[CopyGroup] = field(default_factory=list)
+    """Groups of students whose models are copies of each other (grades unchanged)."""
+    with_roster: bool = False
+    """A ``--roster`` was joined."""
+    missing: list[RosterEntry] = field(default_factory=list)
+    """Roster students with no submission."""
+    unknown: list[str] = field(default_factory=list)
+    """Students who submitted but match no roster row (only with a roster)."""
 
     @property
     def exit_code(self) -> int:
@@ -70,8 +86,9 @@ def load_index(out: Path) -> dict[str, Graded]:
     for line in lines:
         try:
             data = json.loads(line)
-            student = data.pop("student")
-            records[student] = Graded(student, Result.from_dict(data), resumed=True)
+            student = data["student"]
+            result = {k: v for k, v in data.items() if k not in EXTRA_KEYS}
+            records[student] = Graded(student, Result.from_dict(result), resumed=True)
         except (ValueError, KeyError, TypeError):
             continue
     return records
@@ -90,6 +107,8 @@ def run_batch(
     on_result: OnResult | None = None,
     on_progress: ProgressCallback | None = None,
     fork_server: bool = True,
+    roster: Path | None = None,
+    lms: str = "csv",
 ) -> BatchOutcome:
     """Grade every submission in ``folder`` and write the exports to ``out``.
 
@@ -99,10 +118,22 @@ def run_batch(
     ``on_start(n_to_grade)`` is called once the work is known, ``on_result`` after each
     submission (resumed ones included), ``on_progress`` while the data downloads. The
     grading data is loaded once, here, for every submission.
+
+    ``roster`` (a CSV) joins ids and emails to the students; ``lms`` (``canvas``/``moodle``,
+    which need it) also writes that LMS's import file. Copied models are found and reported
+    in the outcome; no grade is changed for them.
     """
 
+    if lms not in LMS:
+        raise WorkspaceError(f"--lms must be one of {', '.join(LMS)}, got '{lms}'")
+    if lms != "csv" and roster is None:
+        raise WorkspaceError(
+            f"--lms {lms} needs --roster ROSTER.csv: the LMS matches rows by the ids in it"
+        )
+    entries = load_roster(roster) if roster is not None else None
     out = out or default_out(folder)
-    subs = discover(folder, exclude=[out])
+    exclude = [out] if roster is None else [out, roster]
+    subs, skipped = scan(folder, exclude=exclude)
     data = GradingData.load(task, on_progress=on_progress)
     out.mkdir(parents=True, exist_ok=True)
     earlier = load_index(out)
@@ -135,8 +166,24 @@ def run_batch(
             done[graded.student] = graded
             if on_result:
                 on_result(graded)
-    outcome = BatchOutcome(task, [done[s.student] for s in subs], out)
-    outcome.files = exports.write_all(outcome.graded, out, task)
+    copies = find_copies(task, subs)
+    others = copied_from(copies)
+    cohort = [replace(done[s.student], copied_from=others.get(s.student, ())) for s in subs]
+    outcome = BatchOutcome(task, cohort, out, skipped=skipped, copies=copies)
+    if entries is not None:
+        joined = join(entries, [g.student for g in cohort])
+        outcome.graded = [replace(g, roster=joined.matched.get(g.student)) for g in cohort]
+        outcome.with_roster = True
+        outcome.missing, outcome.unknown = joined.missing, joined.unknown
+    outcome.files = exports.write_all(
+        outcome.graded,
+        out,
+        task,
+        missing=outcome.missing,
+        with_roster=outcome.with_roster,
+        summary=summary_record(outcome),
+        lms=lms,
+    )
     return outcome
 
 
@@ -234,5 +281,28 @@ def reason(result: Result) -> str:
     text = result.message
     if result.model_path:
         text = text.replace(result.model_path, "MODEL")
-    text = re.sub(r"'[^']*'|\([^)]*\)", "…", text)
-    return re.sub(r"\b\d+(\.\d+)?\b", "N", text)[:90]
+    text = re.sub(r"'[^']*'", "'…'", text)
+    text = re.sub(r"\([^)]*\)", "(…)", text)  # kept as brackets: a grouping, not a cut
+    return re.sub(r"\b\d+(\.\d+)?\b", "N", text)
+
+
+def summary_record(outcome: BatchOutcome) -> dict[str, object]:
+    """``summary.json``: the cohort at a glance, with what sits beside the records."""
+    s = summarize_cohort(outcome.graded)
+    return {
+        "task": outcome.task.id,
+        "task_version": outcome.task.version,
+        "total": s.total,
+        "passed": s.passed,
+        "pass_rate": round(s.pass_rate, 4),
+        "by_status": s.by_status,
+        "scores": {str(k): v for k, v in s.scores.items()},
+        "skipped": [{"name": k.name, "reason": k.reason} for k in outcome.skipped],
+        "copies": [{"students": list(g.students), "kind": g.kind} for g in outcome.copies],
+        "roster": {
+            "missing": [e.name for e in outcome.missing],
+            "not_on_roster": outcome.unknown,
+        }
+        if outcome.with_roster
+        else None,
+    }

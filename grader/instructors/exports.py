@@ -2,18 +2,21 @@
 
 Written into the batch's output folder:
 
-- ``gradebook.csv``: one row per student (student, status, score, value, threshold, margin,
-  model_sha256, elapsed_s, message).
+- ``gradebook.csv``: one row per student (student, student_id, email, status, score, value,
+  threshold, margin, copied_from, on_roster, model_sha256, elapsed_s, message); values and
+  margins rounded to 4 places. With a roster, each roster student without a submission is a
+  ``missing`` row.
+- ``summary.json``: the cohort: counts, pass rate, score histogram, files skipped as not
+  models, groups of copied models, and the roster's missing and unknown students.
+- ``canvas.csv`` / ``moodle.csv`` with ``--lms`` (see :mod:`grader.instructors.lms`).
 - ``results.json``: a JSON array of Result records (schema 1), each with ``student`` first.
 - ``junit.xml``: one ``<testcase>`` per student; ``fail``/``invalid``/``timeout`` are
   failures, ``error`` (the grader could not grade) is an error. Each rubric line adds a
   testcase of its own (classname ``<task>.<student>``), a failure when not met. CI systems
   read this.
-- ``gradescope/<student>/results.json``: Gradescope's autograder format,
-  ``{"score", "max_score", "output", "tests": [{"name", "score", "max_score", "status",
-  "output"}]}`` with score = the task score (0..5) and max_score = 5; one test per class
-  and one per rubric line, each worth 0 points (the rubric acts through the score: a cap
-  or a fail, see docs/task-format.md).
+- ``gradescope/<slug>/results.json`` (the slug is the student's name made folder-safe,
+  :func:`grader.instructors.names.slugs`): Gradescope's autograder format, the same record
+  ``run_autograder`` writes (:func:`grader.instructors.gradescope.results_dict`).
 """
 
 from __future__ import annotations
@@ -21,50 +24,119 @@ from __future__ import annotations
 import csv
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.atomic import replacing
-from grader.result import RUBRIC_EFFECTS, Result, RubricLine
+from grader.instructors import gradescope
+from grader.instructors.lms import write_lms
+from grader.instructors.names import slugs
+from grader.result import Result
 
 if TYPE_CHECKING:
+    from grader.instructors.roster import RosterEntry
     from grader.instructors.submissions import Graded
     from grader.tasks.spec import TaskSpec
 
-MAX_SCORE = 5
 CSV_FIELDS = (
     "student",
+    "student_id",
+    "email",
     "status",
     "score",
     "value",
     "threshold",
     "margin",
+    "copied_from",
+    "on_roster",
     "model_sha256",
     "elapsed_s",
     "message",
 )
+_ROUNDED = ("value", "threshold", "margin")
+PLACES = 4
+"""Decimal places of values and margins in the CSV exports."""
 
 
-def write_all(graded: list[Graded], out: Path, task: TaskSpec) -> list[Path]:
-    """Write every export into ``out``; return the paths written."""
+def write_all(
+    graded: list[Graded],
+    out: Path,
+    task: TaskSpec,
+    *,
+    missing: Sequence[RosterEntry] = (),
+    with_roster: bool = False,
+    summary: dict[str, Any] | None = None,
+    lms: str = "csv",
+) -> list[Path]:
+    """Write every export into ``out``; return the paths written.
+
+    ``missing`` are roster students with no submission; ``with_roster`` says a roster was
+    joined (so the CSV says who is on it); ``summary`` is written as ``summary.json``;
+    ``lms`` adds that LMS's import file (``csv``: none beyond gradebook.csv).
+    """
     paths = [
-        write_csv(graded, out / "gradebook.csv"),
+        write_csv(graded, out / "gradebook.csv", missing=missing, with_roster=with_roster),
         write_json(graded, out / "results.json"),
         write_junit(graded, out / "junit.xml", task.id),
     ]
+    if summary is not None:
+        paths.append(write_summary(summary, out / "summary.json"))
+    if lms != "csv":
+        paths.append(write_lms(lms, graded, missing, out, task))
+    folders = slugs(g.student for g in graded)
     for g in graded:
-        paths.append(write_gradescope(g.result, out / "gradescope" / g.student / "results.json"))
+        path = out / "gradescope" / folders[g.student] / "results.json"
+        paths.append(write_gradescope(g.result, path))
     return paths
 
 
-def write_csv(graded: list[Graded], path: Path) -> Path:
-    """The gradebook: one row per student."""
+def rounded(value: float | None) -> float | None:
+    """``value`` to :data:`PLACES` decimal places (None stays None)."""
+    return None if value is None else round(value, PLACES)
+
+
+def write_csv(
+    graded: list[Graded],
+    path: Path,
+    *,
+    missing: Sequence[RosterEntry] = (),
+    with_roster: bool = False,
+) -> Path:
+    """The gradebook: one row per student, then a ``missing`` row per roster student with no
+    submission."""
     with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for g in graded:
-            row = {k: getattr(g.result, k) for k in CSV_FIELDS if k != "student"}
-            writer.writerow({"student": g.student, **row})
+            row: dict[str, Any] = {k: getattr(g.result, k, None) for k in CSV_FIELDS}
+            row.update({k: rounded(row[k]) for k in _ROUNDED})
+            row.update(
+                student=g.student,
+                student_id=g.roster.student_id if g.roster else "",
+                email=g.roster.email if g.roster else "",
+                copied_from="; ".join(g.copied_from),
+                on_roster=("yes" if g.roster else "no") if with_roster else "",
+            )
+            writer.writerow(row)
+        for entry in missing:
+            writer.writerow(
+                {
+                    "student": entry.name,
+                    "student_id": entry.student_id,
+                    "email": entry.email,
+                    "status": "missing",
+                    "on_roster": "yes",
+                    "message": "on the roster, but no submission was found",
+                }
+            )
+    return path
+
+
+def write_summary(summary: dict[str, Any], path: Path) -> Path:
+    """The cohort summary as one JSON object."""
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     return path
 
 
@@ -99,10 +171,13 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
             ET.SubElement(case, "error", message=r.message, type="error")
         elif r.status != "pass":
             ET.SubElement(case, "failure", message=r.message, type=r.status)
-        ET.SubElement(case, "system-out").text = _summary_line(r)
+        ET.SubElement(case, "system-out").text = gradescope.summary_line(r)
         for line in r.rubric:
             rubric_case = ET.SubElement(
-                suite, "testcase", classname=f"{task_id}.{g.student}", name=_rubric_name(line)
+                suite,
+                "testcase",
+                classname=f"{task_id}.{g.student}",
+                name=gradescope.rubric_name(line),
             )
             if not line.met:
                 ET.SubElement(
@@ -116,57 +191,6 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
     return path
 
 
-def gradescope(result: Result) -> dict[str, Any]:
-    """One submission in Gradescope's ``results.json`` format."""
-    tests: list[dict[str, Any]] = [
-        {
-            "name": f"{result.task}: held-out {result.metric} reaches the pass mark",
-            "score": result.score,
-            "max_score": MAX_SCORE,
-            "status": "passed" if result.passed else "failed",
-            "output": result.message,
-        }
-    ]
-    for c in result.per_class:
-        tests.append(
-            {
-                "name": f"class {c.label} ({c.name}) accuracy",
-                "score": 0,
-                "max_score": 0,
-                "status": "passed" if c.accuracy >= (result.threshold or 0.0) else "failed",
-                "output": f"{c.accuracy:.2%} of {c.support} held-out images",
-            }
-        )
-    for line in result.rubric:
-        effect = "" if line.met else f" ({RUBRIC_EFFECTS.get(line.effect, line.effect)})"
-        tests.append(
-            {
-                "name": _rubric_name(line),
-                "score": 0,
-                "max_score": 0,
-                "status": "passed" if line.met else "failed",
-                "output": line.reason + effect,
-            }
-        )
-    return {
-        "score": result.score,
-        "max_score": MAX_SCORE,
-        "output": _summary_line(result),
-        "tests": tests,
-    }
-
-
 def write_gradescope(result: Result, path: Path) -> Path:
     """Write Gradescope's ``results.json`` for one submission (the folder is created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(path) as tmp:
-        tmp.write_text(json.dumps(gradescope(result), indent=1) + "\n", encoding="utf-8")
-    return path
-
-
-def _rubric_name(line: RubricLine) -> str:
-    return f"rubric: {line.name}"
-
-
-def _summary_line(result: Result) -> str:
-    return f"{result.status.upper()} {result.score}/{MAX_SCORE}: {result.message}"
+    return gradescope.write_results(result, path)

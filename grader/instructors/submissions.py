@@ -5,13 +5,15 @@ A folder holds a folder per student with one model file inside (``alice/model.ke
 model files named by student (``bob.h5``), or both. Every entry that cannot be graded (an
 empty folder, two models, the same student twice, a file that is not a model, a pipe or
 device, a link outside the folder, an unreadable file, an unsafe name) becomes a
-:class:`Submission` carrying the one-line reason, before any file is read.
+:class:`Submission` carrying the one-line reason, before any file is read. A file beside
+them that is not a model at all (``notes.txt``, ``roster.csv``) is :class:`Skipped`, not
+graded as a student. Names are kept as written (``Jo Smith``, ``José Ñúñez``); see
+:mod:`grader.instructors.names` for the ones refused.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +21,14 @@ from pathlib import Path
 from grader.errors import GraderError, SubmissionError, WorkspaceError
 from grader.grading.inputs import GradingData
 from grader.grading.pipeline import grade
+from grader.instructors.names import normalized, unsafe
+from grader.instructors.roster import RosterEntry
 from grader.result import Result, Status
 from grader.sandbox.files import DIRECTORY, LINK, REGULAR, kind_of, sha256_regular
 from grader.sandbox.forkserver import ForkServer
 from grader.sandbox.process import Limits
 from grader.sandbox.static_check import SUFFIXES
 from grader.tasks.spec import TaskSpec
-
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -41,33 +43,60 @@ class Submission:
     """Why the entry cannot be graded (one line), or None."""
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A file in the submissions folder that is not a model, so no student's entry."""
+
+    name: str
+    """The file's name, e.g. ``notes.txt``."""
+    reason: str
+    """Why it was skipped (one line)."""
+
+
 def discover(folder: Path, *, exclude: Iterable[Path] = ()) -> list[Submission]:
     """The submissions in ``folder``, one per student, sorted by name; refusals included."""
+    return scan(folder, exclude=exclude)[0]
+
+
+def scan(folder: Path, *, exclude: Iterable[Path] = ()) -> tuple[list[Submission], list[Skipped]]:
+    """The submissions in ``folder`` (as :func:`discover`) and the files skipped as no model."""
     if not folder.is_dir():
         raise WorkspaceError(f"{folder} is not a folder of submissions")
     root = folder.resolve()
     skip = {p.resolve() for p in exclude}
     found: dict[str, list[Submission]] = {}
+    skipped: list[Skipped] = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or entry.resolve() in skip:
+        if entry.resolve() in skip:
+            continue
+        if entry.name.startswith("."):  # .DS_Store, .git, or a student hiding: shown, not graded
+            skipped.append(Skipped(entry.name, "hidden (its name starts with a dot)"))
+            continue
+        if _not_a_model(entry):
+            skipped.append(Skipped(entry.name, "not a .keras or .h5 model file"))
             continue
         sub = _entry(entry, root)
-        if sub is not None:
-            found.setdefault(sub.student, []).append(sub)
+        found.setdefault(sub.student, []).append(sub)
     if not found:
         raise WorkspaceError(
             f"No submissions in {folder}: expected a folder per student with model.keras "
             "(or .h5) inside, or model files named by student"
         )
-    return [_one(student, subs) for student, subs in sorted(found.items())]
+    return [_one(student, subs) for student, subs in sorted(found.items())], skipped
 
 
-def _entry(entry: Path, root: Path) -> Submission | None:
+def _not_a_model(entry: Path) -> bool:
+    """A regular file (not a link, pipe or folder) whose suffix is no model format's."""
+    return kind_of(entry) == REGULAR and entry.suffix.lower() not in SUFFIXES
+
+
+def _entry(entry: Path, root: Path) -> Submission:
     kind = kind_of(entry)
     is_dir = entry.is_dir()
-    student = entry.name if is_dir else entry.stem
-    if not _SAFE_NAME.fullmatch(student):
-        return Submission(student, None, f"refused: unsafe student name {entry.name!r}")
+    student = normalized(entry.name if is_dir else entry.stem)
+    why = unsafe(student)
+    if why is not None:
+        return Submission(student, None, f"refused: unsafe student name {entry.name!r}: {why}")
     if kind == LINK:
         if not entry.resolve().is_relative_to(root):
             return Submission(student, None, f"refused: {entry.name} links outside {root}")
@@ -134,13 +163,28 @@ class Graded:
     """One student's record: their name and the Result of grading their model."""
 
     student: str
+    """The name as the submissions folder spells it (never the folder-safe slug)."""
     result: Result
     resumed: bool = False
     """Taken from an earlier run's index rather than graded now."""
+    copied_from: tuple[str, ...] = ()
+    """Other students whose model is a copy of this one (same file or same weights)."""
+    roster: RosterEntry | None = None
+    """Their row in the ``--roster`` CSV, None when there is none or it lacks them."""
 
     def to_dict(self) -> dict[str, object]:
-        """The Result record with ``student`` first."""
-        return {"student": self.student, **self.result.to_dict()}
+        """The Result record with ``student`` first (then the roster's id and email, and the
+        copies, when known)."""
+        extra: dict[str, object] = {}
+        if self.roster is not None:
+            extra = {"student_id": self.roster.student_id, "email": self.roster.email}
+        if self.copied_from:
+            extra["copied_from"] = list(self.copied_from)
+        return {"student": self.student, **extra, **self.result.to_dict()}
+
+
+EXTRA_KEYS = ("student", "student_id", "email", "copied_from")
+"""Keys :meth:`Graded.to_dict` adds to a Result record."""
 
 
 def grade_submission(

@@ -4,15 +4,22 @@ Checks per task, in order (a check that cannot run is ``skip`` or ``error``):
 
 1. spec: task.toml loads (schema, tiers strictly increasing, threshold within the tiers).
 2. files: prompt.md, starter.py and reference.py exist.
+   reference code: reference.py defines ``solution_model()`` and no longer raises
+   ``NotImplementedError`` (read with ``ast``, nothing runs; the starter may be incomplete).
 3. dataset: the held-out split loads, has the task's class count, and its fingerprint is
    stable across two loads (and equals the one task.toml records, when it records one).
 4. prompt: prompt.md states the input contract (input shape and pixel scale).
 5. baseline: always answering the majority class fails, so the pass mark means something.
 6. starter: trained in the sandbox, its model fails.            (skipped by ``--fast``)
-7. reference: trained in the sandbox ``runs`` times, it passes every time with margin.
+7. reference: trained in the sandbox ``runs`` times, it passes every time with margin; its
+   accuracy per run is shown, and ``score tiers`` warns when the reference clears the top
+   tier by far (5 stars at 85% when the reference gets 99% means nothing).
 8. rubric: the reference's models meet every rubric line, the starter's misses at least
    one (judged on the models 6 and 7 trained: nothing more is trained). ``--fast`` only
    compiles checks.py. Skipped for a task without ``[rubric]`` or ``checks.py``.
+
+``on_stage`` hears one line per stage (a training takes minutes), so a run whose output is
+a log file, not a terminal, still shows where it is.
 """
 
 from __future__ import annotations
@@ -37,14 +44,18 @@ from grader.errors import (
 from grader.grading.inputs import GradingData
 from grader.grading.pipeline import grade
 from grader.grading.training import run_solution
+from grader.instructors.reference import unfilled
 from grader.result import Result
 from grader.sandbox.process import private_dir
 from grader.tasks.spec import TaskSpec, load_task, task_ids, tasks_dir
 
 MARGIN = 0.005
 """The reference must clear the pass mark by at least half a point."""
+TIER_GAP = 0.05
+"""Warn when the reference's worst run beats the top score tier by more than this."""
 
-CheckStatus = Literal["ok", "fail", "error", "skip"]
+CheckStatus = Literal["ok", "fail", "error", "skip", "warn"]
+OnStage = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ class TaskValidation:
 
     @property
     def exit_code(self) -> int:
-        """0 every check passed, 1 a check failed, 2 a check could not run."""
+        """0 every check passed (or warned), 1 a check failed, 2 a check could not run."""
         statuses = {c.status for c in self.checks}
         return 2 if "error" in statuses else 1 if "fail" in statuses else 0
 
@@ -78,6 +89,7 @@ def validate(
     offline: bool = False,
     folder: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    on_stage: OnStage | None = None,
 ) -> list[TaskValidation]:
     """Validate the named tasks (all of the catalogue when none is named).
 
@@ -89,7 +101,13 @@ def validate(
         raise GraderError(f"No tasks to validate in {folder}; create one with `grade new ID`.")
     return [
         validate_task(
-            i, fast=fast, runs=runs, offline=offline, folder=folder, on_progress=on_progress
+            i,
+            fast=fast,
+            runs=runs,
+            offline=offline,
+            folder=folder,
+            on_progress=on_progress,
+            on_stage=on_stage,
         )
         for i in ids
     ]
@@ -103,10 +121,17 @@ def validate_task(
     offline: bool = False,
     folder: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    on_stage: OnStage | None = None,
 ) -> TaskValidation:
     """Run every check on one task; an unknown id is a ``spec`` check that could not run."""
     rep = TaskValidation(task_id)
     add = rep.checks.append
+
+    def stage(what: str) -> None:
+        if on_stage is not None:
+            on_stage(f"{task_id}: {what}")
+
+    stage("spec, files, dataset, prompt, baseline")
     try:
         spec = load_task(task_id, folder)
     except SpecError as err:
@@ -134,6 +159,7 @@ def validate_task(
         if missing
         else Check("files", "ok", "prompt.md, starter.py, reference.py")
     )
+    add(reference_code_check(spec.reference_path))
     heldout = _dataset_check(spec, add, offline, on_progress)
     add(_prompt_check(spec))
     if heldout is None:
@@ -143,19 +169,53 @@ def validate_task(
     if fast:
         add(Check("starter fails", "skip", "--fast"))
         add(Check("reference passes", "skip", "--fast"))
+        add(Check("score tiers", "skip", "--fast"))
         add(_checks_compile(spec))
     elif heldout is None:
         add(Check("starter fails", "skip", "needs the dataset"))
         add(Check("reference passes", "skip", "needs the dataset"))
+        add(Check("score tiers", "skip", "needs the dataset"))
         add(_checks_compile(spec, "needs the dataset"))
     else:
         data = GradingData.load(spec)
+        stage("training starter.py in the sandbox (it must fail)")
         check, starter = _starter_check(spec, data)
         add(check)
-        check, references = _reference_check(spec, data, runs)
+        check, references = _reference_check(spec, data, runs, stage)
         add(check)
+        add(tiers_check(spec, references))
+        stage("judging the rubric")
         add(rubric_check(spec, starter, references))
     return rep
+
+
+def reference_code_check(path: Path) -> Check:
+    """reference.py defines ``solution_model()`` and no longer raises
+    ``NotImplementedError`` (:func:`grader.instructors.reference.unfilled`)."""
+    if not path.is_file():
+        return Check("reference code", "skip", f"no {path.name} to read")
+    problem = unfilled(path)
+    if problem is not None:
+        return Check("reference code", "fail", problem)
+    return Check("reference code", "ok", "solution_model() is defined and filled in")
+
+
+def tiers_check(spec: TaskSpec, references: list[Result]) -> Check:
+    """Warn when the score tiers sit far below what the reference reaches: a top score that
+    every weak model gets tells a learner nothing."""
+    values = [r.value for r in references if r.value is not None]
+    if not values:
+        return Check("score tiers", "skip", "no reference model was scored")
+    top, worst = spec.grading.score_tiers[-1], min(values)
+    metric = references[0].metric
+    detail = f"5 stars at {top:.0%} {metric}; the reference reaches {worst:.2%}"
+    if round(worst - top, 6) > TIER_GAP:  # 1.0 - 0.95 is 0.0500000000000000444
+        return Check(
+            "score tiers",
+            "warn",
+            f"{detail}: the tiers sit far below it; raise score_tiers in task.toml",
+        )
+    return Check("score tiers", "ok", detail)
 
 
 def _has_rubric(spec: TaskSpec) -> bool:
@@ -302,11 +362,16 @@ def _starter_check(spec: TaskSpec, data: GradingData) -> tuple[Check, Result | s
     return Check("starter fails", "ok", f"{result.status}: {result.message}"), judged
 
 
-def _reference_check(spec: TaskSpec, data: GradingData, runs: int) -> tuple[Check, list[Result]]:
+def _reference_check(
+    spec: TaskSpec, data: GradingData, runs: int, stage: OnStage = lambda _: None
+) -> tuple[Check, list[Result]]:
     """The check, and the reference's scored Results (one per run that got that far)."""
     margins: list[str] = []
+    values: list[str] = []
     scored: list[Result] = []
-    for run in range(1, max(1, runs) + 1):
+    total = max(1, runs)
+    for run in range(1, total + 1):
+        stage(f"training reference.py in the sandbox, run {run} of {total}")
         try:
             result = _train_and_grade(spec, spec.reference_path, data)
         except GraderError as err:
@@ -321,10 +386,13 @@ def _reference_check(spec: TaskSpec, data: GradingData, runs: int) -> tuple[Chec
                 f"run {run}: {result.status}: {result.message} (needs +{MARGIN:.1%})",
             ), scored
         margins.append(f"{margin * 100:+.2f}")
+        values.append(f"{result.value:.2%}" if result.value is not None else "?")
+    metric = scored[0].metric if scored else "accuracy"
     return Check(
         "reference passes",
         "ok",
-        f"{len(margins)}/{len(margins)} runs pass, margins {', '.join(margins)} points",
+        f"{len(margins)}/{len(margins)} runs pass: {metric} {', '.join(values)} "
+        f"(margins {', '.join(margins)} points)",
     ), scored
 
 

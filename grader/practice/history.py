@@ -21,13 +21,14 @@ if TYPE_CHECKING:
     from grader.result import Result
 
 
-def record(result: Result) -> Result:
+def record(result: Result, *, graded: Path | None = None) -> Result:
     """Stamp ``result`` with its clock and store it; an attempt after the limit is flagged late.
 
-    The graded model file is kept in the model store (:mod:`grader.practice.models`).
+    The graded model file (``graded``, else ``result.model_path``) is kept in the model store
+    (:mod:`grader.practice.models`).
     """
     with open_gradebook() as book:
-        result = _keep_model(book, result)
+        result = _keep_model(book, result, graded)
         clock, session_id = _clock_for(book, result.task)
         if clock is not None:
             notes = list(result.notes)
@@ -46,13 +47,14 @@ def record(result: Result) -> Result:
     return result
 
 
-def _keep_model(book: Gradebook, result: Result) -> Result:
+def _keep_model(book: Gradebook, result: Result, graded: Path | None) -> Result:
     """Keep the graded file's bytes and prune the store; say so in the notes when it matters."""
-    if not result.model_sha256 or not result.model_path:
+    source = graded or (Path(result.model_path) if result.model_path else None)
+    if not result.model_sha256 or source is None:
         return result
     notes = list(result.notes)
     try:
-        models.keep(Path(result.model_path), result.model_sha256)
+        models.keep(source, result.model_sha256)
         attempts = book.attempts()
         tasks = dict.fromkeys(a.task for a in attempts)
         protected = {result.model_sha256}

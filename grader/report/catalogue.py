@@ -62,8 +62,15 @@ def show_task(task: TaskSpec) -> None:
     )
     contract.add_column(style="dim")
     contract.add_column()
+    for key, value in contract_rows(task):
+        contract.add_row(key, value)
+    out.print(contract)
+
+
+def contract_rows(task: TaskSpec) -> tuple[tuple[str, str], ...]:
+    """What the grader enforces, as (name, value) rows for ``grade show`` and ``grader.show``."""
     m, g = task.model, task.grading
-    rows = (
+    return (
         ("dataset", f"{task.dataset.name} (scored on its '{task.dataset.heldout}' split)"),
         ("input shape", f"{m.input_shape}  (batch axis first, channels last)"),
         ("pixel scale", "floats in 0..1" if m.input_scale == "0-1" else "raw 0..255 floats"),
@@ -74,9 +81,6 @@ def show_task(task: TaskSpec) -> None:
         ("limits", f"≤ {m.max_params:,} parameters, ≤ {m.max_file_mb:g} MB file"),
         ("save as", f"solutions/{task.id}/model.keras (or model.h5)"),
     )
-    for key, value in rows:
-        contract.add_row(key, value)
-    out.print(contract)
 
 
 _FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$\n?", re.M | re.S)

@@ -46,10 +46,12 @@ def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable
         TimeRemainingColumn(),
         TextColumn("{task.fields[last]}"),
     )
+    counts = {"done": 0, "total": 0}
     with Progress(*columns, console=err, transient=False) as bar:
         task_id = bar.add_task(label, total=None, last="")
 
         def on_start(total: int) -> None:
+            counts["total"] = total
             bar.update(task_id, total=total)
 
         def on_result(graded: Graded) -> None:
@@ -57,14 +59,20 @@ def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable
                 return
             label, style = STATUS_STYLE[graded.result.status]
             bar.update(task_id, advance=1, last=f"[{style}] {label} [/] {graded.student}")
+            counts["done"] += 1
+            if not err.is_terminal:  # a log file: a bar that never redraws shows nothing
+                line = f"… {counts['done']}/{counts['total']} {label} {graded.student}"
+                err.print(Text(line), soft_wrap=True)
 
         yield on_start, on_result
 
 
 def show_batch(outcome: BatchOutcome) -> None:
-    """``grade batch``: pass rate, score distribution, common failure reasons, the exports."""
+    """``grade batch``: every student (status, score, accuracy, reason), the pass rate and
+    score distribution, common failure reasons, copied models, skipped files, the roster."""
 
     s = summarize_cohort(outcome.graded)
+    out.print(_students(outcome))
     table = Table(
         box=box.SIMPLE_HEAD,
         title=f"{outcome.task.id}: {s.total} submissions",
@@ -86,11 +94,60 @@ def show_batch(outcome: BatchOutcome) -> None:
             box=box.SIMPLE_HEAD, title="Most common reasons for not passing", title_justify="left"
         )
         reasons.add_column("students", justify="right")
-        reasons.add_column("reason")
+        reasons.add_column("reason", overflow="fold")
         for text, count in s.reasons:
             reasons.add_row(str(count), text)
         out.print(reasons)
+    _show_beside(outcome)
     out.print(f"Wrote gradebook.csv, results.json, junit.xml and gradescope/ to {outcome.out}")
+
+
+def _students(outcome: BatchOutcome) -> Table:
+    """One row per student; the reason folds onto more lines rather than being cut."""
+    table = Table(box=box.SIMPLE_HEAD, title="Students", title_justify="left")
+    table.add_column("student", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("accuracy", justify="right", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    for g in outcome.graded:
+        r = g.result
+        label, style = STATUS_STYLE[r.status]
+        accuracy = "" if r.value is None else f"{r.value:.2%}"
+        why = "" if r.passed else r.message
+        if g.copied_from:
+            why = f"{why} [copy of {', '.join(g.copied_from)}]".strip()
+        table.add_row(g.student, Text(label, style=style), str(r.score), accuracy, why)
+    for entry in outcome.missing:
+        table.add_row(entry.name, Text("MISSING", style="yellow"), "", "", "no submission")
+    return table
+
+
+def _show_beside(outcome: BatchOutcome) -> None:
+    """Copies, skipped files and the roster join: what an instructor must look at by hand."""
+    if outcome.copies:
+        copies = Table(
+            box=box.SIMPLE_HEAD,
+            title="Copied models (grades unchanged: look at them)",
+            title_justify="left",
+        )
+        copies.add_column("students", overflow="fold")
+        copies.add_column("what is the same", overflow="fold")
+        for group in outcome.copies:
+            copies.add_row(", ".join(group.students), group.kind)
+        out.print(copies)
+    lines = []
+    if outcome.skipped:
+        names = ", ".join(k.name for k in outcome.skipped)
+        lines.append(f"skipped {len(outcome.skipped)} file(s) that are not models: {names}")
+    if outcome.missing:
+        names = ", ".join(e.name for e in outcome.missing)
+        lines.append(f"{len(outcome.missing)} roster student(s) with no submission: {names}")
+    if outcome.unknown:
+        names = ", ".join(outcome.unknown)
+        lines.append(f"{len(outcome.unknown)} submission(s) not on the roster: {names}")
+    for line in lines:
+        out.print(Text(line, style="yellow"), soft_wrap=True)
 
 
 _CHECK_STYLE = {
@@ -98,7 +155,14 @@ _CHECK_STYLE = {
     "fail": ("✗", "red"),
     "error": ("!", "magenta"),
     "skip": ("-", "dim"),
+    "warn": ("!", "yellow"),
 }
+
+
+def show_stage(line: str) -> None:
+    """One line on stderr as ``grade validate`` reaches a stage; plain text in a log file,
+    where a live spinner would print nothing."""
+    err.print(Text(f"… {line}", style="dim"), soft_wrap=True, highlight=False)
 
 
 def show_validation(reports: list[TaskValidation]) -> None:
@@ -107,7 +171,7 @@ def show_validation(reports: list[TaskValidation]) -> None:
         table = Table(title=rep.task_id, box=box.SIMPLE_HEAD, title_justify="left")
         table.add_column("", no_wrap=True)
         table.add_column("check")
-        table.add_column("detail")
+        table.add_column("detail", overflow="fold")
         for check in rep.checks:
             mark, style = _CHECK_STYLE[check.status]
             table.add_row(Text(mark, style=style), check.name, Text(check.detail, style=style))

@@ -26,6 +26,28 @@ from grader.result import RUBRIC_EFFECTS
 
 def show_result(result: Result, title: str = "") -> None:
     """The grade as a candidate reads it: verdict first, then why."""
+    out.print(_panel(result, title))
+    for line in result.notes:
+        note(f"note: {line}")
+
+
+def result_text(result: Result, title: str = "", width: int = 100) -> str:
+    """The same panel and notes as plain text (``print(result)`` in Python or a notebook)."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=width, color_system=None, highlight=False, force_jupyter=False
+    )
+    console.print(_panel(result, title))
+    for line in result.notes:
+        console.print(f"note: {line}", soft_wrap=True)
+    return buffer.getvalue()
+
+
+def _panel(result: Result, title: str) -> Panel:
     label, style = STATUS_STYLE[result.status]
     head = Text.assemble((f" {label} ", style), "  ", (f"{result.task}", "bold"), f"  {title}")
     summary = Table.grid(padding=(0, 2))
@@ -72,11 +94,9 @@ def show_result(result: Result, title: str = "") -> None:
     for hint in result.hints:
         parts.append(Text.assemble(("hint: ", "bold yellow"), hint))
     border = "green" if result.passed else "red"
-    out.print(
-        Panel(Group(*parts), title=head, title_align="left", border_style=border, box=box.ROUNDED)
+    return Panel(
+        Group(*parts), title=head, title_align="left", border_style=border, box=box.ROUNDED
     )
-    for line in result.notes:
-        note(f"note: {line}")
 
 
 def _per_class_table(result: Result) -> Table:

@@ -14,12 +14,15 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from grader.errors import InvalidModelError, ModelNotFoundError
 from grader.sandbox.files import DIRECTORY, REGULAR, kind_of, refusal
+
+_T = TypeVar("_T")
 
 
 def _names(text: str) -> frozenset[str]:
@@ -32,7 +35,7 @@ _SAVE = "model.save('model.keras')"
 _RESAVE = f"re-save it with {_SAVE}"
 _ONLY_BUILTIN = "(only built-in Keras layers are allowed)"
 _SUCH_AS = "such as Rescaling"
-_ZIP_MAGIC, _HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
+ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 _MAX_CONFIG_BYTES = 32 * 2**20
 _BYTES_PER_PARAM = 24
 """float64 weights plus two optimizer slots (Adam) per parameter: the most a saved model
@@ -163,11 +166,11 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
         magic = fh.read(8)
     if not magic:
         raise _refuse(name, "is empty: not a Keras model file (.keras zip or .h5)")
-    if fmt == "keras" and magic.startswith(_HDF5_MAGIC):
+    if fmt == "keras" and magic.startswith(HDF5_MAGIC):
         raise _refuse(name, "is an HDF5 file named .keras; rename it to model.h5")
-    if fmt == "h5" and magic.startswith(_ZIP_MAGIC):
+    if fmt == "h5" and magic.startswith(ZIP_MAGIC):
         raise _refuse(name, "is a .keras zip archive named .h5; rename it to model.keras")
-    if not magic.startswith(_ZIP_MAGIC if fmt == "keras" else _HDF5_MAGIC):
+    if not magic.startswith(ZIP_MAGIC if fmt == "keras" else HDF5_MAGIC):
         raise _refuse(name, "is not a Keras model file (.keras zip or .h5)")
     config, n_params = (
         _read_keras(path, size, max_unpacked_bytes(max_params))
@@ -202,8 +205,24 @@ def _q(value: object) -> str:
 def _read_keras(path: Path, size: int, max_unpacked: int) -> tuple[Any, int]:
     """Config and parameter count of a .keras zip, after the archive-level checks."""
     name = path.name
+    raw, n_params = keras_archive(
+        path, name, size, max_unpacked, lambda weights: _weights_params(weights, name)
+    )
+    return _parse_json(raw, name, "config.json"), n_params
+
+
+def keras_archive(
+    source: Path | IO[bytes],
+    name: str,
+    size: int,
+    max_unpacked: int,
+    read_weights: Callable[[IO[bytes]], _T],
+) -> tuple[bytes, _T]:
+    """Open a .keras zip (a path, or its bytes as a file object) after the archive-level
+    checks; return its raw config.json and what ``read_weights`` makes of its
+    model.weights.h5 (unpacked into an anonymous temporary file)."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(source) as zf:
             infos = zf.infolist()
             if len(infos) > _MAX_MEMBERS:
                 raise _refuse(name, f"has too many zip members ({len(infos):,}); {_RESAVE}")
@@ -235,20 +254,28 @@ def _read_keras(path: Path, size: int, max_unpacked: int) -> tuple[Any, int]:
                 with zf.open("model.weights.h5") as src:
                     shutil.copyfileobj(src, tmp)
                 tmp.seek(0)
-                n_params = _weights_params(tmp, name)
+                weights = read_weights(tmp)
     except _ZIP_ERRORS as err:
         raise _refuse(name, f"is a corrupt or truncated zip ({err}); {_RESAVE}") from None
-    return _parse_json(raw, name, "config.json"), n_params
+    return raw, weights
 
 
 def _weights_params(fileobj: IO[bytes], name: str) -> int:
+    return h5_file(fileobj, name, lambda f: _h5_params(f, name, None))
+
+
+def h5_file(
+    source: IO[bytes], name: str, read: Callable[[Any], _T], what: str = "model.weights.h5"
+) -> _T:
+    """What ``read`` makes of the open HDF5 file ``source`` (a .keras archive's
+    model.weights.h5, or an .h5 model's bytes); a damaged file is refused in one line."""
     import h5py
 
     try:
-        with h5py.File(fileobj, "r") as f:
-            return _h5_params(f, name, None)
+        with h5py.File(source, "r") as f:
+            return read(f)
     except _H5_ERRORS as err:
-        raise _refuse(name, f"has a corrupt model.weights.h5 ({err}); {_RESAVE}") from None
+        raise _refuse(name, f"has a corrupt {what} ({err}); {_RESAVE}") from None
 
 
 def _read_h5(path: Path) -> tuple[Any, int]:
@@ -274,9 +301,15 @@ def _read_h5(path: Path) -> tuple[Any, int]:
 
 def _h5_params(f: Any, name: str, under: str | None) -> int:
     """Sum dataset sizes below group ``under`` (None: all but optimizer state); refuse links."""
+    return sum(int(dataset.size or 0) for dataset in h5_weights(f, name, under))
+
+
+def h5_weights(f: Any, name: str, under: str | None) -> Iterator[Any]:
+    """Every weight dataset below group ``under`` of an open HDF5 file (None: all but the
+    optimizer state), in storage order; refuses links and data stored outside the file."""
     import h5py
 
-    total, visited = 0, 0
+    visited = 0
     stack: list[tuple[str, Any]] = [("", f)]
     while stack:
         prefix, group = stack.pop()
@@ -297,8 +330,7 @@ def _h5_params(f: Any, name: str, under: str | None) -> int:
                     raise _refuse(name, f"has HDF5 dataset {_q(full)} stored outside the file")
                 top = full.split("/", 1)[0]
                 if top == under or (under is None and top not in _OPTIMIZER_GROUPS):
-                    total += int(obj.size or 0)
-    return total
+                    yield obj
 
 
 def _parse_json(raw: str | bytes, name: str, what: str) -> Any:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from grader.errors import ModelNotFoundError, WorkspaceError
@@ -12,9 +15,29 @@ MODEL_NAMES = ("model.keras", "model.h5")
 """Files ``grade <task>`` looks for in ``solutions/<task>/``, in this order."""
 _SUFFIXES = (".keras", ".h5")
 
+_CHOSEN: ContextVar[Path | None] = ContextVar("grader_workspace", default=None)
+
+
+@contextmanager
+def using(root: Path | str | None) -> Iterator[None]:
+    """Make ``root`` the workspace for the calls inside (``check(..., workspace=root)``);
+    None keeps the usual search."""
+    if root is None:
+        yield
+        return
+    token = _CHOSEN.set(Path(root).expanduser().resolve())
+    try:
+        yield
+    finally:
+        _CHOSEN.reset(token)
+
 
 def workspace_root() -> Path:
-    """``$GRADER_HOME``, else the nearest folder upward holding ``tasks/``, else this checkout."""
+    """The folder chosen with :func:`using`, else ``$GRADER_HOME``, else the nearest folder
+    upward holding ``tasks/``, else this checkout."""
+    chosen = _CHOSEN.get()
+    if chosen is not None:
+        return chosen
     env = os.environ.get("GRADER_HOME")
     if env:
         return Path(env).resolve()

@@ -1,0 +1,385 @@
+"""Gradescope: the results.json record, and the autograder zip run end to end offline.
+
+The zip is built for a Fashion-MNIST task with a low pass mark, unpacked into a temporary
+tree laid out like Gradescope's ``/autograder`` (source/, submission/, results/, and the
+venv setup.sh would create, here a link to this test's own environment), and its
+``run_autograder`` is run as a subprocess on passing, failing and hostile submissions.
+Every results.json is checked against Gradescope's specification.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import grader
+from grader.instructors import gradescope
+from grader.instructors.gradescope import find_submission, results_dict
+from grader.result import ClassScore, Result, RubricLine
+from grader.tasks.spec import TaskSpec
+
+# --- Gradescope's specification (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
+
+TOP_KEYS = {
+    "score", "max_score", "execution_time", "output", "output_format", "test_output_format",
+    "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard",
+}  # fmt: skip
+TEST_KEYS = {
+    "score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
+    "tags", "visibility", "extra_data",
+}  # fmt: skip
+VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_spec(record: dict[str, Any]) -> None:
+    """Fail unless ``record`` has only the specification's fields, with their types."""
+    assert set(record) <= TOP_KEYS, set(record) - TOP_KEYS
+    assert _number(record["score"]) and _number(record["max_score"])
+    assert 0 <= record["score"] <= record["max_score"]
+    assert _number(record["execution_time"]) and record["execution_time"] >= 0
+    assert isinstance(record["output"], str) and record["output"]
+    assert record["visibility"] in VISIBILITIES
+    assert record["stdout_visibility"] in VISIBILITIES
+    assert isinstance(record["extra_data"], dict)
+    assert isinstance(record["tests"], list) and record["tests"]
+    for test in record["tests"]:
+        assert set(test) <= TEST_KEYS, set(test) - TEST_KEYS
+        assert isinstance(test["name"], str) and isinstance(test["output"], str)
+        assert _number(test["score"]) and _number(test["max_score"])
+        assert 0 <= test["score"] <= max(test["max_score"], 0)
+        assert test["status"] in ("passed", "failed")
+        assert test.get("visibility", "visible") in VISIBILITIES
+    for entry in record["leaderboard"]:
+        assert set(entry) == {"name", "value", "order"}
+        assert isinstance(entry["name"], str) and _number(entry["value"])
+        assert entry["order"] in ("asc", "desc")
+    json.dumps(record, allow_nan=False)
+
+
+# --- the record ----------------------------------------------------------------------------
+
+PER_CLASS = [ClassScore(0, "zero", 1.0, 25), ClassScore(1, "one", 0.5, 25)]
+RUBRIC = [
+    RubricLine("output layer", True, "1 unit, sigmoid", "cap"),
+    RubricLine("checks.py: The head is small", False, "1,570 parameters: keep it under 100",
+               "cap", "checks.py"),
+]  # fmt: skip
+
+
+def _result(status: str, score: int = 0, value: float | None = None) -> Result:
+    return Result(
+        task="tiny01",
+        status=status,  # type: ignore[arg-type]
+        message=f"{status} message",
+        value=value,
+        threshold=0.9,
+        margin=None if value is None else value - 0.9,
+        score=score,
+        per_class=PER_CLASS,
+        hints=["add a Rescaling layer"],
+        elapsed_s=1.5,
+    )
+
+
+def test_a_passing_record_meets_the_spec_and_fails_no_test() -> None:
+    record = results_dict(_result("pass", 4, 0.925))
+    check_spec(record)
+    assert (record["score"], record["max_score"]) == (4, 5)
+    assert [t["status"] for t in record["tests"]] == ["passed"]  # per class is not a test
+    assert record["leaderboard"] == [{"name": "Accuracy", "value": 92.5, "order": "desc"}]
+    output = record["output"]
+    assert output.startswith("PASS 4/5: pass message")
+    assert "Gap: 2.50 points above the 90% pass mark." in output
+    assert "Weakest classes: one 50.00%, zero 100.00%." in output
+    assert "Hint: add a Rescaling layer" in output
+
+
+def test_a_failing_record_fails_its_scored_test() -> None:
+    record = results_dict(_result("fail", 2, 0.75))
+    check_spec(record)
+    main = record["tests"][0]
+    assert (main["status"], main["score"], main["max_score"]) == ("failed", 2, 5)
+    assert "Gap: 15.00 points below the 90% pass mark." in record["output"]
+
+
+def test_an_invalid_record_scores_zero_on_the_leaderboard() -> None:
+    record = results_dict(replace(_result("invalid"), per_class=[]))
+    check_spec(record)
+    assert record["score"] == 0 and record["leaderboard"][0]["value"] == 0.0
+    assert record["extra_data"]["status"] == "invalid"
+
+
+def test_each_rubric_line_is_a_test_worth_no_points() -> None:
+    record = results_dict(replace(_result("pass", 3, 0.97), rubric=RUBRIC))
+    check_spec(record)
+    rubric = [t for t in record["tests"] if t["name"].startswith("rubric: ")]
+    assert [(t["name"], t["status"], t["score"], t["max_score"], t["output"]) for t in rubric] == [
+        ("rubric: output layer", "passed", 0, 0, "1 unit, sigmoid"),
+        ("rubric: checks.py: The head is small", "failed", 0, 0,
+         "1,570 parameters: keep it under 100 (caps the score)"),
+    ]  # fmt: skip
+
+
+# --- finding the submission ----------------------------------------------------------------
+
+
+def test_find_submission_takes_the_one_model_anywhere_in_the_tree(tmp_path: Path) -> None:
+    (tmp_path / "solutions" / "task01").mkdir(parents=True)
+    (tmp_path / "solutions" / "task01" / "model.keras").write_bytes(b"x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "old.keras").write_bytes(b"x")
+    assert find_submission(tmp_path).path == tmp_path / "solutions" / "task01" / "model.keras"
+
+
+def test_find_submission_refuses_none_or_several(tmp_path: Path) -> None:
+    empty = find_submission(tmp_path)
+    assert empty.path is None and "no model file in the submission" in (empty.problem or "")
+    (tmp_path / "a.keras").write_bytes(b"x")
+    (tmp_path / "b.h5").write_bytes(b"x")
+    several = find_submission(tmp_path)
+    assert several.path is None and "a.keras, b.h5" in (several.problem or "")
+
+
+# --- the autograder, end to end ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(fashion_task: TaskSpec, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return gradescope.build(fashion_task, tmp_path_factory.mktemp("zip") / "autograder.zip")
+
+
+def _unpack(zip_path: Path, root: Path) -> Path:
+    """Lay ``zip_path`` out as Gradescope does: unzipped (modes kept, as unzip does) into
+    source/, run_autograder copied to the root, and the venv setup.sh would create."""
+    source = root / "source"
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            target = Path(zf.extract(info, source))
+            target.chmod((info.external_attr >> 16) & 0o777)
+    (root / "run_autograder").write_bytes((source / "run_autograder").read_bytes())
+    (root / "run_autograder").chmod(0o755)
+    (root / "submission").mkdir()
+    (root / "results").mkdir()
+    (root / "venv").symlink_to(sys.prefix)
+    return root
+
+
+def _run(root: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
+    proc = subprocess.run(
+        [str(root / "run_autograder")],
+        cwd=root,
+        env={**env, "AUTOGRADER_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    record = json.loads((root / "results" / "results.json").read_text())
+    check_spec(record)
+    return proc, record
+
+
+@pytest.fixture
+def tree(autograder_zip: Path, tmp_path: Path) -> Path:
+    return _unpack(autograder_zip, tmp_path / "autograder")
+
+
+@pytest.mark.slow
+def test_a_passing_submission_scores_with_verdict_gap_and_weakest_classes(
+    tree: Path, fashion_models: dict[str, Path]
+) -> None:
+    folder = tree / "submission" / "solutions" / "gs01"
+    folder.mkdir(parents=True)
+    (folder / "model.keras").write_bytes(fashion_models["passing"].read_bytes())
+    proc, record = _run(tree)
+    assert proc.returncode == 0, proc.stderr
+    assert record["extra_data"]["status"] == "pass", record["output"]
+    assert record["score"] == 5 and record["max_score"] == 5
+    assert [t["status"] for t in record["tests"]] == ["passed"]
+    accuracy = record["leaderboard"][0]["value"]
+    assert 60 < accuracy < 80
+    assert record["output"].startswith(f"PASS 5/5: {accuracy:.2f}% reaches the 50% pass mark")
+    assert "Weakest classes: Shirt" in record["output"]
+    assert "points above the 50% pass mark" in record["output"]
+    assert (
+        record["extra_data"]["heldout_sha256"]
+        == json.loads((tree / "source" / "manifest.json").read_text())["heldout_sha256"]
+    )
+
+
+@pytest.mark.slow
+def test_a_failing_submission_scores_zero_and_fails_its_test(
+    tree: Path, fashion_models: dict[str, Path]
+) -> None:
+    (tree / "submission" / "model.keras").write_bytes(fashion_models["failing"].read_bytes())
+    proc, record = _run(tree)
+    assert proc.returncode == 0, proc.stderr
+    assert record["extra_data"]["status"] == "fail"
+    assert (record["score"], record["leaderboard"][0]["value"]) == (0, 10.0)
+    assert record["tests"][0]["status"] == "failed"
+    assert "40.00 points below the 50% pass mark" in record["output"]
+
+
+def _symlink_to_shadow(path: Path) -> None:
+    path.symlink_to("/etc/shadow")
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _corrupt(path: Path) -> None:
+    path.write_bytes(b"PK\x03\x04 this is not a keras file" * 10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_symlink_to_shadow, "model.keras is a symbolic link, not a regular file"),
+        (_fifo, "model.keras is a named pipe (FIFO), not a regular file"),
+        (_corrupt, "invalid model: "),
+        (None, "no model file in the submission: upload model.keras"),
+    ],
+    ids=["symlink-to-shadow", "fifo", "corrupt", "missing"],
+)
+def test_a_hostile_or_missing_submission_scores_zero_with_the_reason(
+    tree: Path, make: Any, reason: str
+) -> None:
+    if make is not None:
+        make(tree / "submission" / "model.keras")
+    proc, record = _run(tree)
+    assert proc.returncode == 0, proc.stderr
+    assert record["extra_data"]["status"] == "invalid"
+    assert record["score"] == 0 and record["tests"][0]["status"] == "failed"
+    assert reason in record["output"]
+    assert "root:" not in json.dumps(record)
+
+
+@pytest.mark.slow
+def test_changed_heldout_data_is_an_error_not_a_grade(
+    tree: Path, fashion_models: dict[str, Path]
+) -> None:
+    manifest = tree / "source" / "manifest.json"
+    raw = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**raw, "heldout_sha256": "0" * 64}))
+    (tree / "submission" / "model.keras").write_bytes(fashion_models["passing"].read_bytes())
+    _, record = _run(tree)
+    assert record["extra_data"]["status"] == "error" and record["score"] == 0
+    assert "the held-out data is not the data this autograder was built with" in record["output"]
+
+
+# --- setup.sh: valid, complete, and the installation this test runs --------------------------
+
+
+@pytest.mark.slow
+def test_the_zip_has_the_spec_layout_and_executable_scripts(autograder_zip: Path) -> None:
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+    assert {"setup.sh", "run_autograder", "manifest.json", "tasks/gs01/task.toml"} <= names
+    assert modes["setup.sh"] == modes["run_autograder"] == 0o755
+    # Fashion-MNIST's held-out split and training split ship as arrays: no network needed.
+    assert "data/arrays/fashion_mnist/test/images.npy" in names
+    assert "data/arrays/fashion_mnist/train/labels.npy" in names
+
+
+@pytest.mark.slow
+def test_setup_sh_is_valid_bash_and_uses_files_in_the_zip(tree: Path) -> None:
+    setup = tree / "source" / "setup.sh"
+    subprocess.run(["bash", "-n", str(setup)], check=True)
+    text = setup.read_text()
+    for used in re.findall(r'"\$SOURCE/([^"]+)"', text):
+        assert (tree / "source" / used).exists(), used
+    # run_autograder runs the grade command of the venv setup.sh creates.
+    assert '-m venv "$ROOT/venv"' in text
+    assert 'exec "$ROOT/venv/bin/grade" gradescope-run' in (tree / "run_autograder").read_text()
+
+
+@pytest.mark.slow
+def test_setup_sh_installs_what_this_environment_runs(tree: Path) -> None:
+    text = (tree / "source" / "setup.sh").read_text()
+    pins = dict(re.findall(r'"([A-Za-z0-9_.-]+)==([^"]+)"', text))
+    assert pins.pop("tensorflow-cpu") == metadata.version("tensorflow")
+    assert "tensorflow" not in pins  # the CPU wheel only
+    for name in ("numpy", "keras", "typer", "rich", "h5py", "pillow"):
+        assert pins[name] == metadata.version(name), name
+    # The grader it installs is byte for byte the package this test imports.
+    package = Path(grader.__file__).resolve().parent
+    shipped = tree / "source" / "grader-src" / "grader"
+    ours = {p.relative_to(package) for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    assert ours == {p.relative_to(shipped) for p in shipped.rglob("*.py")}
+    for rel in ours:
+        assert (shipped / rel).read_bytes() == (package / rel).read_bytes(), rel
+    assert (tree / "source" / "grader-src" / "pyproject.toml").is_file()
+    assert sys.version_info >= (3, 11)  # what setup.sh insists on
+
+
+@pytest.mark.slow
+def test_a_generated_private_heldout_set_ships_as_its_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader import datasets
+    from grader.tasks.spec import load_task
+
+    monkeypatch.setenv("GRADER_HOME", str(tmp_path / "instructor"))
+    monkeypatch.setenv("GRADER_HELDOUT_SECRET", "the cohort's secret")
+    task = load_task("task03", Path(__file__).resolve().parents[1] / "tasks")
+    tree = _unpack(gradescope.build(task, tmp_path / "t3.zip"), tmp_path / "autograder")
+    source = tree / "source"
+    assert (source / "heldout-secret").read_text() == "the cohort's secret\n"
+    assert not (source / "data" / "arrays" / "shapes_binary" / "test").exists()
+    # On Gradescope, run_autograder's settings regenerate exactly the recorded held-out set.
+    manifest = gradescope.Manifest.read(source)
+    monkeypatch.delenv("GRADER_HELDOUT_SECRET")
+    for key, value in gradescope.environment(source, manifest).items():
+        monkeypatch.setenv(key, value)
+    assert datasets.load_heldout(task).sha256 == manifest.heldout_sha256
+
+
+def test_an_instructor_heldout_folder_ships_with_its_fingerprint(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    from grader import datasets
+    from grader.datasets.folders import read_image_folders
+    from tests.test_heldout_folders import _Fixed, write_task
+
+    folder = tmp_path / "private" / "heldout"
+    for label, name in enumerate(("circle", "square")):
+        (folder / name).mkdir(parents=True)
+        for n in range(3):
+            pixels = np.full((8, 8, 3), 40 * n + label, dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / name / f"{n}.png")
+    recorded = read_image_folders(folder, size=(8, 8))
+    task = TaskSpec.from_toml(write_task(workspace, folder, recorded.sha256))
+    monkeypatch.setitem(datasets.DATASETS, "tiny", _Fixed(recorded))
+    tree = _unpack(gradescope.build(task, tmp_path / "held.zip"), tmp_path / "autograder")
+    shutil.rmtree(folder)  # Gradescope has only the zip's copy
+    source = tree / "source"
+    manifest = gradescope.Manifest.read(source)
+    assert manifest.heldout_sha256 == recorded.sha256
+    assert sorted(p.name for p in (source / "heldout" / "held01" / "square").iterdir()) == [
+        "0.png", "1.png", "2.png",
+    ]  # fmt: skip
+    for key, value in gradescope.environment(source, manifest).items():
+        monkeypatch.setenv(key, value)
+    assert datasets.load_heldout(task).sha256 == recorded.sha256
