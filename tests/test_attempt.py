@@ -28,7 +28,7 @@ def test_final_folds_every_problem_into_an_error_record(tiny_task: TaskSpec) -> 
 def test_a_gradebook_failure_keeps_the_grade(
     tiny_task: TaskSpec, monkeypatch: pytest.MonkeyPatch, workspace: Path
 ) -> None:
-    def locked(result: Result) -> Result:
+    def locked(result: Result, **_: object) -> Result:
         raise GradebookError("the gradebook is locked")
 
     monkeypatch.setattr(attempt_module.pipeline, "grade_file", lambda *a, **k: GRADED)

@@ -120,7 +120,7 @@ def test_a_gradebook_failure_after_grading_raises(
     from grader.errors import GradebookError
     from grader.practice import attempt as attempt_module
 
-    def broken(result: Result) -> Result:
+    def broken(result: Result, **_: object) -> Result:
         raise GradebookError("the gradebook is locked by another grade; try again")
 
     graded = replace(_result(), status="pass")
