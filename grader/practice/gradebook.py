@@ -99,8 +99,6 @@ class Attempt:
     value: float | None
     score: int
     model_sha256: str | None
-    model_file: str | None
-    """The graded file's name (``model.keras``); its bytes are kept under ``model_sha256``."""
     time_used_s: float | None
     time_limit_s: float | None
     late: bool
@@ -108,6 +106,8 @@ class Attempt:
     created_at: float
     result: dict[str, Any]
     """The full Result record (schema 1) as written."""
+    model_file: str | None = None
+    """The graded file's name (``model.keras``); its bytes are kept under ``model_sha256``."""
 
 
 class Gradebook:
