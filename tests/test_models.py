@@ -226,3 +226,13 @@ def test_a_model_graded_under_another_name_is_kept_from_its_real_file(
     assert graded.result.model_sha256 == sha and not graded.problems
     assert models.stored(sha, "x.keras").read_bytes() == real.read_bytes()
     assert not any("not kept" in n for n in graded.result.notes)
+
+
+def test_a_model_over_the_whole_budget_is_graded_but_not_kept_and_says_why(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(models.BUDGET_ENV, str(100 / 2**20))
+    path, sha = _model(workspace, b"x" * 1000)
+    result = _grade(path, sha, 0.5)
+    assert any("larger than the model store's budget" in n for n in result.notes)
+    assert history.load("tiny01")[0][0].model_sha256 == sha

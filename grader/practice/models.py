@@ -60,7 +60,12 @@ def keep(source: Path, expected_sha256: str | None = None) -> str:
     cap = budget_bytes()
     sha = sha256_regular(source, max_bytes=cap)
     if sha is None:
-        raise WorkspaceError(f"could not keep {source.name}: not a readable model file")
+        why = (
+            f"it is larger than the model store's budget (${BUDGET_ENV})"
+            if kind_of(source) == REGULAR
+            else "not a readable regular file"
+        )
+        raise WorkspaceError(f"could not keep {source.name}: {why}")
     if expected_sha256 is not None and sha != expected_sha256:
         raise WorkspaceError(f"{source.name} changed after it was graded; it was not kept")
     final = stored(sha, source.name)
