@@ -139,9 +139,11 @@ def run_batch(
     earlier = load_index(out)
     done: dict[str, Graded] = {}
     todo: list[Submission] = []
+    sha256s: dict[str, str | None] = {}
     for sub in subs:
         prior = earlier.get(sub.student)
         sha = model_sha256(sub.path, task.model.max_bytes) if sub.path else None
+        sha256s[sub.student] = sha
         if prior and _reusable(prior.result, task, sha, data.sha256):
             done[sub.student] = prior
         else:
@@ -166,7 +168,7 @@ def run_batch(
             done[graded.student] = graded
             if on_result:
                 on_result(graded)
-    copies = find_copies(task, subs)
+    copies = find_copies(task, subs, sha256s)
     others = copied_from(copies)
     cohort = [replace(done[s.student], copied_from=others.get(s.student, ())) for s in subs]
     outcome = BatchOutcome(task, cohort, out, skipped=skipped, copies=copies)

@@ -9,7 +9,7 @@ changed here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from grader.errors import SubmissionError
@@ -32,13 +32,22 @@ class CopyGroup:
     """:data:`SAME_FILE` or :data:`SAME_WEIGHTS`."""
 
 
-def find_copies(task: TaskSpec, subs: Iterable[Submission]) -> list[CopyGroup]:
-    """Groups of two or more submissions sharing a file or its weights, largest first."""
+def find_copies(
+    task: TaskSpec, subs: Iterable[Submission], sha256s: Mapping[str, str | None] | None = None
+) -> list[CopyGroup]:
+    """Groups of two or more submissions sharing a file or its weights, largest first.
+
+    ``sha256s`` (student -> the model's sha256) saves reading a file again when the caller
+    has already hashed it; a student missing from it is hashed here.
+    """
     groups: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
     for sub in subs:
         if sub.path is None:
             continue
-        sha = sha256_regular(sub.path, max_bytes=task.model.max_bytes)
+        if sha256s is not None and sub.student in sha256s:
+            sha = sha256s[sub.student]
+        else:
+            sha = sha256_regular(sub.path, max_bytes=task.model.max_bytes)
         try:
             key = (
                 "weights",
