@@ -478,6 +478,13 @@ def batch(
             "--roster); csv writes gradebook.csv only."
         ),
     ] = "csv",
+    assignment: Annotated[
+        str | None,
+        typer.Option(
+            help="The roster's assignment column to fill in canvas.csv, e.g. 'Task01 Fashion "
+            "(5521)' (default: the one named after TASK)."
+        ),
+    ] = None,
 ) -> None:
     """Grade every submission in DIR, N at a time; write CSV, JSON, JUnit and Gradescope."""
     from grader.instructors import batch as core
@@ -508,6 +515,7 @@ def batch(
                 fork_server=not fresh_children,
                 roster=roster,
                 lms=lms,
+                assignment=assignment,
             )
     except GraderError as err:
         raise _fail(err) from None

@@ -25,7 +25,7 @@ from grader.grading.inputs import GradingData
 from grader.instructors import exports
 from grader.instructors.copies import CopyGroup, copied_from, find_copies
 from grader.instructors.fork_pool import ForkPool
-from grader.instructors.lms import LMS
+from grader.instructors.lms import LMS, grade_column
 from grader.instructors.roster import RosterEntry, join, load_roster
 from grader.instructors.submissions import (
     EXTRA_KEYS,
@@ -69,11 +69,18 @@ class BatchOutcome:
     """Roster students with no submission."""
     unknown: list[str] = field(default_factory=list)
     """Students who submitted but match no roster row (only with a roster)."""
+    why: dict[str, str] = field(default_factory=dict)
+    """Each unknown student -> why no roster row was theirs."""
+    column: str = ""
+    """The LMS file's grade column (``--lms`` other than csv)."""
 
     @property
     def exit_code(self) -> int:
-        """0 when every submission got a verdict; 2 when the grader failed on some."""
-        return 2 if any(g.result.status == "error" for g in self.graded) else 0
+        """0 when every submission got a verdict and, with a roster, a roster row; 2 when the
+        grader failed on some, or some submission is on no roster row (its grade is in no
+        LMS file: the instructor must place it)."""
+        errors = any(g.result.status == "error" for g in self.graded)
+        return 2 if errors or self.unknown else 0
 
 
 def load_index(out: Path) -> dict[str, Graded]:
@@ -109,6 +116,7 @@ def run_batch(
     fork_server: bool = True,
     roster: Path | None = None,
     lms: str = "csv",
+    assignment: str | None = None,
 ) -> BatchOutcome:
     """Grade every submission in ``folder`` and write the exports to ``out``.
 
@@ -120,7 +128,9 @@ def run_batch(
     grading data is loaded once, here, for every submission.
 
     ``roster`` (a CSV) joins ids and emails to the students; ``lms`` (``canvas``/``moodle``,
-    which need it) also writes that LMS's import file. Copied models are found and reported
+    which need it) also writes that LMS's import file, the grade in the roster's assignment
+    column named after the task or by ``assignment`` (checked before anything is graded).
+    Copied models are found and reported
     in the outcome; no grade is changed for them.
     """
 
@@ -130,7 +140,8 @@ def run_batch(
         raise WorkspaceError(
             f"--lms {lms} needs --roster ROSTER.csv: the LMS matches rows by the ids in it"
         )
-    entries = load_roster(roster) if roster is not None else None
+    loaded = load_roster(roster) if roster is not None else None
+    column = grade_column(lms, loaded, task, assignment) if loaded and lms != "csv" else ""
     out = out or default_out(folder)
     exclude = [out] if roster is None else [out, roster]
     subs, skipped = scan(folder, exclude=exclude)
@@ -171,12 +182,13 @@ def run_batch(
     copies = find_copies(task, subs, sha256s)
     others = copied_from(copies)
     cohort = [replace(done[s.student], copied_from=others.get(s.student, ())) for s in subs]
-    outcome = BatchOutcome(task, cohort, out, skipped=skipped, copies=copies)
-    if entries is not None:
-        joined = join(entries, [g.student for g in cohort])
+    outcome = BatchOutcome(task, cohort, out, skipped=skipped, copies=copies, column=column)
+    if loaded is not None:
+        joined = join(loaded.entries, [g.student for g in cohort])
         outcome.graded = [replace(g, roster=joined.matched.get(g.student)) for g in cohort]
         outcome.with_roster = True
         outcome.missing, outcome.unknown = joined.missing, joined.unknown
+        outcome.why = joined.why
     outcome.files = exports.write_all(
         outcome.graded,
         out,
@@ -185,6 +197,8 @@ def run_batch(
         with_roster=outcome.with_roster,
         summary=summary_record(outcome),
         lms=lms,
+        roster=loaded,
+        column=column,
     )
     return outcome
 
@@ -304,6 +318,8 @@ def summary_record(outcome: BatchOutcome) -> dict[str, object]:
         "roster": {
             "missing": [e.name for e in outcome.missing],
             "not_on_roster": outcome.unknown,
+            "why_not_placed": outcome.why,
+            "grade_column": outcome.column or None,
         }
         if outcome.with_roster
         else None,

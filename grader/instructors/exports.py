@@ -2,6 +2,9 @@
 
 Written into the batch's output folder:
 
+Every CSV goes through :func:`grader.instructors.csvfile.write_rows` (formula cells
+neutralised).
+
 - ``gradebook.csv``: one row per student (student, student_id, email, status, score, value,
   threshold, margin, copied_from, on_roster, model_sha256, elapsed_s, message); values and
   margins rounded to 4 places. With a roster, each roster student without a submission is a
@@ -21,7 +24,6 @@ Written into the batch's output folder:
 
 from __future__ import annotations
 
-import csv
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -30,12 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from grader.atomic import replacing
 from grader.instructors import gradescope
+from grader.instructors.csvfile import write_rows
 from grader.instructors.lms import write_lms
 from grader.instructors.names import slugs
 from grader.result import Result
 
 if TYPE_CHECKING:
-    from grader.instructors.roster import RosterEntry
+    from grader.instructors.roster import Roster, RosterEntry
     from grader.instructors.submissions import Graded
     from grader.tasks.spec import TaskSpec
 
@@ -68,12 +71,15 @@ def write_all(
     with_roster: bool = False,
     summary: dict[str, Any] | None = None,
     lms: str = "csv",
+    roster: Roster | None = None,
+    column: str = "",
 ) -> list[Path]:
     """Write every export into ``out``; return the paths written.
 
     ``missing`` are roster students with no submission; ``with_roster`` says a roster was
     joined (so the CSV says who is on it); ``summary`` is written as ``summary.json``;
-    ``lms`` adds that LMS's import file (``csv``: none beyond gradebook.csv).
+    ``lms`` adds that LMS's import file for ``roster`` with the grade in ``column``
+    (``csv``: none beyond gradebook.csv).
     """
     paths = [
         write_csv(graded, out / "gradebook.csv", missing=missing, with_roster=with_roster),
@@ -83,7 +89,9 @@ def write_all(
     if summary is not None:
         paths.append(write_summary(summary, out / "summary.json"))
     if lms != "csv":
-        paths.append(write_lms(lms, graded, missing, out, task))
+        if roster is None:
+            raise ValueError(f"--lms {lms} needs the roster")
+        paths.append(write_lms(lms, graded, roster, out, column or task.id))
     folders = slugs(g.student for g in graded)
     for g in graded:
         path = out / "gradescope" / folders[g.student] / "results.json"
@@ -104,33 +112,31 @@ def write_csv(
     with_roster: bool = False,
 ) -> Path:
     """The gradebook: one row per student, then a ``missing`` row per roster student with no
-    submission."""
-    with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for g in graded:
-            row: dict[str, Any] = {k: getattr(g.result, k, None) for k in CSV_FIELDS}
-            row.update({k: rounded(row[k]) for k in _ROUNDED})
-            row.update(
-                student=g.student,
-                student_id=g.roster.student_id if g.roster else "",
-                email=g.roster.email if g.roster else "",
-                copied_from="; ".join(g.copied_from),
-                on_roster=("yes" if g.roster else "no") if with_roster else "",
-            )
-            writer.writerow(row)
-        for entry in missing:
-            writer.writerow(
-                {
-                    "student": entry.name,
-                    "student_id": entry.student_id,
-                    "email": entry.email,
-                    "status": "missing",
-                    "on_roster": "yes",
-                    "message": "on the roster, but no submission was found",
-                }
-            )
-    return path
+    submission (every cell neutralised by :func:`grader.instructors.csvfile.cell`)."""
+    rows: list[dict[str, Any]] = []
+    for g in graded:
+        row: dict[str, Any] = {k: getattr(g.result, k, None) for k in CSV_FIELDS}
+        row.update({k: rounded(row[k]) for k in _ROUNDED})
+        row.update(
+            student=g.student,
+            student_id=g.roster.student_id if g.roster else "",
+            email=g.roster.email if g.roster else "",
+            copied_from="; ".join(g.copied_from),
+            on_roster=("yes" if g.roster else "no") if with_roster else "",
+        )
+        rows.append(row)
+    for entry in missing:
+        rows.append(
+            {
+                "student": entry.name,
+                "student_id": entry.student_id,
+                "email": entry.email,
+                "status": "missing",
+                "on_roster": "yes",
+                "message": "on the roster, but no submission was found",
+            }
+        )
+    return write_rows(path, [CSV_FIELDS, *([r.get(k) for k in CSV_FIELDS] for r in rows)])
 
 
 def write_summary(summary: dict[str, Any], path: Path) -> Path:

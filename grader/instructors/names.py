@@ -5,6 +5,10 @@ student: ``Jo Smith/``, ``José Ñúñez.keras``, ``o'brien.h5``. Those names ar
 kept, exactly, in every record. Only a name that could escape a folder, hide, spoof what a
 reader sees, or run as a spreadsheet formula is refused. Anything written to disk per student
 uses a :func:`slugs` name instead: ASCII, no spaces or quotes, unique within the batch.
+
+:func:`lms_name` reads the ids an LMS's bulk download puts in a name: Canvas's
+``smithjo[_LATE]_<user id>_<submission id>_<file name>`` and Moodle's
+``Full Name_<participant id>_assignsubmission_file_`` folders.
 """
 
 from __future__ import annotations
@@ -12,11 +16,37 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 MAX_NAME = 128
 _SLUG_MAX = 64
 _FORMULA_START = ("=", "+", "-", "@")
 """A cell starting with one of these is run as a formula by spreadsheets (CSV injection)."""
+_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_.+$")
+_MOODLE = re.compile(r"^(?P<name>.+?)_(?P<participant>\d+)_assign(?:submission|feedback)_\w+?_?$")
+
+
+@dataclass(frozen=True)
+class LmsName:
+    """What an LMS's bulk download says in a submission's name."""
+
+    name: str
+    """The student part: ``smithjo`` (Canvas), ``Jo Smith`` (Moodle), else the whole name."""
+    canvas_id: str = ""
+    """Canvas's user id (the gradebook's ``ID`` column)."""
+    participant_id: str = ""
+    """Moodle's participant id (``Participant 12345`` in its grading worksheet)."""
+    late: bool = False
+    """Canvas marked the submission late (``_LATE_``)."""
+
+
+def lms_name(name: str) -> LmsName:
+    """The ids in ``name`` when it is laid out as Canvas or Moodle name a download."""
+    if match := _MOODLE.match(name):
+        return LmsName(match["name"], participant_id=match["participant"])
+    if match := _CANVAS.match(name):
+        return LmsName(match["name"], canvas_id=match["user"], late=bool(match["late"]))
+    return LmsName(name)
 
 
 def normalized(name: str) -> str:

@@ -99,7 +99,51 @@ def show_batch(outcome: BatchOutcome) -> None:
             reasons.add_row(str(count), text)
         out.print(reasons)
     _show_beside(outcome)
-    out.print(f"Wrote gradebook.csv, results.json, junit.xml and gradescope/ to {outcome.out}")
+    _show_unplaced(outcome)
+    out.print(Text(f"Wrote {written(outcome)} to {outcome.out}"), soft_wrap=True)
+
+
+def written(outcome: BatchOutcome) -> str:
+    """Every file the batch wrote, by name (a folder of them as ``gradescope/``)."""
+    names: list[str] = []
+    for path in outcome.files:
+        parts = path.relative_to(outcome.out).parts if path.is_relative_to(outcome.out) else ()
+        name = path.name if len(parts) <= 1 else f"{parts[0]}/"
+        if name not in names:
+            names.append(name)
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _show_unplaced(outcome: BatchOutcome) -> None:
+    """Submissions on no roster row: graded, but in no LMS file; the batch exits 2."""
+    if not outcome.unknown:
+        return
+    by_student = {g.student: g for g in outcome.graded}
+    table = Table(
+        box=box.HEAVY_HEAD,
+        title=f"{len(outcome.unknown)} submission(s) on no roster row: their grades are NOT "
+        "in the LMS file (exit 2)",
+        title_justify="left",
+        title_style="bold red",
+        border_style="red",
+    )
+    table.add_column("submission", overflow="fold")
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
+    for student in outcome.unknown:
+        graded = by_student.get(student)
+        score = str(graded.result.score) if graded else ""
+        table.add_row(Text(student), score, Text(outcome.why.get(student, "")))
+    out.print(table)
+    out.print(
+        Text(
+            "Fix the roster (add the student, or their Canvas ID / SIS id / email) or rename "
+            "the submission to the roster's name or id, then run the batch again (graded "
+            "models are not graded twice).",
+            style="red",
+        ),
+        soft_wrap=True,
+    )
 
 
 def _students(outcome: BatchOutcome) -> Table:
