@@ -23,7 +23,8 @@ def replacing(final: Path, *, folder: bool = False, suffix: str = ".tmp") -> Ite
 
     A file replaces ``final`` in one rename (a link at ``final`` is replaced, never followed);
     it gets the mode a plain ``open()`` gives (0666 less the umask, so 0644 by default), not
-    ``mkstemp``'s 0600, so the user can read and share what was written. A folder replaces an earlier ``final`` folder, which is removed just before the rename.
+    ``mkstemp``'s 0600, so the user can read and share what was written.
+    A folder replaces an earlier ``final`` folder, which is removed just before the rename.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{final.name}."

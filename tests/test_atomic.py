@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,18 @@ def test_a_folder_replaces_an_earlier_one_or_leaves_it_alone(tmp_path: Path) -> 
     with replacing(final, folder=True) as staging:
         (staging / "new.npy").write_text("new")
     assert [p.name for p in final.iterdir()] == ["new.npy"]
+
+
+def test_a_file_gets_the_mode_a_plain_open_gives_not_0600(tmp_path: Path) -> None:
+    """mkstemp's 0600 left batch exports unreadable to the group the user shares them with."""
+    old = os.umask(0o022)
+    try:
+        with replacing(tmp_path / "gradebook.csv") as staging:
+            staging.write_text("a,b\n")
+        os.umask(0o027)
+        with replacing(tmp_path / "private.csv") as staging:
+            staging.write_text("a,b\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "gradebook.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "private.csv").stat().st_mode) == 0o640

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -523,7 +524,7 @@ def test_cli_batch_with_a_roster_writes_canvas_ids_and_flags_both_sides(
     out = tmp_path / "g"
     args = ["batch", "tiny01", str(five), "--out", str(out), "--roster", str(roster)]
     done = CliRunner().invoke(app, [*args, "--lms", "canvas"])
-    assert done.exit_code == 0, done.output
+    assert done.exit_code == 2, done.output  # eve is graded but placed in no LMS file
     gradebook = list(csv.DictReader((out / "gradebook.csv").open()))
     assert [(r["student"], r["student_id"], r["status"], r["on_roster"]) for r in gradebook] == [
         ("ann", "S0", "pass", "yes"),
@@ -536,8 +537,15 @@ def test_cli_batch_with_a_roster_writes_canvas_ids_and_flags_both_sides(
     canvas = list(csv.reader((out / "canvas.csv").open()))
     assert canvas[0][-1] == "tiny01" and ["Zoe Y", "9", "S9", "zoe", "A", ""] in canvas
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["roster"] == {"missing": ["Zoe Y"], "not_on_roster": ["eve"]}
-    assert "1 submission(s) not on the roster: eve" in done.output
+    assert summary["roster"] == {
+        "missing": ["Zoe Y"],
+        "not_on_roster": ["eve"],
+        "why_not_placed": {"eve": "matches no roster row (tried name or id 'eve')"},
+        "grade_column": "tiny01",
+    }
+    assert "On no roster row: 1 submission(s)" in done.output
+    assert "matches no roster row (tried name or id 'eve')" in done.output
+    assert "in no LMS import file, so the batch exits 2" in done.output
     assert "1 roster student(s) with no submission: Zoe Y" in done.output
     assert "… 5/5 PASS eve" in done.output  # not a terminal: one line per graded model
 
@@ -547,3 +555,138 @@ def test_an_lms_layout_without_a_roster_is_one_usage_line(
 ) -> None:
     done = CliRunner().invoke(app, ["batch", "tiny01", str(five), "--lms", "canvas"])
     assert done.exit_code == 2 and "--lms canvas needs --roster" in done.output
+
+
+def _invoke_batch(
+    tiny_task: TaskSpec, heldout_sha: str, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> Any:
+    monkeypatch.setattr(
+        "grader.instructors.batch.grade_submission", Recorder(tiny_task, heldout_sha, {})
+    )
+    return CliRunner().invoke(app, ["batch", "tiny01", *args])
+
+
+CANVAS_EIGHT = (
+    "Student,ID,SIS User ID,SIS Login ID,Section,Tiny01 Pixels (5521),Current Score\n"
+    "    Points Possible,,,,,5.00,(read only)\n"
+    + "".join(
+        f'"{last}, {first}",{1000 + i},S{i},{login},A,,\n'
+        for i, (last, first, login) in enumerate(
+            [
+                ("Smith", "Jo", "jsmith"),
+                ("Lee", "Ann", "alee"),
+                ("Chen", "Bo", "bchen"),
+                ("Ñúñez", "José", "jnunez"),
+                ("Okafor", "Ada", "aokafor"),
+                ("Ivanova", "Mia", "mivanova"),
+                ("Brown", "Tom", "tbrown"),
+                ("Garcia", "Luz", "lgarcia"),
+            ]
+        )
+    )
+)
+
+
+def test_cli_batch_places_a_canvas_bulk_download_in_the_exports_own_column(
+    workspace: Path,
+    tiny_task: TaskSpec,
+    tmp_path: Path,
+    heldout_sha: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Canvas's own names ("Smith, Jo"; smithjo[_LATE]_<user id>_<sub id>_<file>) left 3 of 8
+    MISSING with blank canvas.csv rows and exit 0; each is placed now, in the export's column."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    files = [
+        "smithjo_1000_991_model.keras",  # Canvas bulk download
+        "leeann_LATE_1001_992_model.keras",  # ... late
+        "chenbo_1002_993_final-1.h5",
+        "José Ñúñez.keras",  # "Last, First" on the roster
+        "S4.keras",  # SIS user id
+        "mivanova.keras",  # SIS login id
+        "Brown, Tom.keras",  # as the roster writes it
+    ]
+    for i, name in enumerate(files):
+        (subs / name).write_bytes(f"model {i}".encode())
+    (subs / "Luz Garcia").mkdir()
+    (subs / "Luz Garcia" / "model.keras").write_bytes(b"model 7")
+    roster = tmp_path / "gradebook_export.csv"
+    roster.write_text(CANVAS_EIGHT, encoding="utf-8")
+    out = tmp_path / "g"
+    args = [str(subs), "--out", str(out), "--roster", str(roster), "--lms", "canvas"]
+    done = _invoke_batch(tiny_task, heldout_sha, monkeypatch, args)
+    assert done.exit_code == 0, done.output
+    canvas = list(csv.reader((out / "canvas.csv").open(encoding="utf-8", newline="")))
+    assert canvas[0][-1] == "Tiny01 Pixels (5521)"
+    assert [(row[0], row[-1]) for row in canvas[1:]] == [  # the Recorder's pass scores 0
+        ("Smith, Jo", "0"),
+        ("Lee, Ann", "0"),
+        ("Chen, Bo", "0"),
+        ("Ñúñez, José", "0"),
+        ("Okafor, Ada", "0"),
+        ("Ivanova, Mia", "0"),
+        ("Brown, Tom", "0"),
+        ("Garcia, Luz", "0"),
+    ]
+    assert "MISSING" not in done.output and "no roster row" not in done.output
+    last = done.output.strip().splitlines()[-1]
+    for name in ("gradebook.csv", "results.json", "junit.xml", "summary.json", "canvas.csv"):
+        assert name in last, last
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o666 & ~_umask(), name
+    assert "gradescope/" in last and str(out) in last
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_cli_batch_reads_moodle_folders_and_fills_its_grading_worksheet(
+    workspace: Path,
+    tiny_task: TaskSpec,
+    tmp_path: Path,
+    heldout_sha: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.test_roster import MOODLE_WORKSHEET
+
+    subs = tmp_path / "subs"
+    folder = subs / "Jo Smith_12345_assignsubmission_file_"
+    folder.mkdir(parents=True)
+    (folder / "model.keras").write_bytes(b"jo's model")
+    worksheet = tmp_path / "Grades-Task01.csv"
+    worksheet.write_text(MOODLE_WORKSHEET, encoding="utf-8")
+    out = tmp_path / "g"
+    args = [str(subs), "--out", str(out), "--roster", str(worksheet), "--lms", "moodle"]
+    done = _invoke_batch(tiny_task, heldout_sha, monkeypatch, args)
+    assert done.exit_code == 0, done.output
+    rows = list(csv.DictReader((out / "moodle.csv").open(encoding="utf-8", newline="")))
+    assert [(r["Identifier"], r["Grade"], r["Feedback comments"]) for r in rows] == [
+        ("Participant 12345", "0", "pass: graded now"),
+        ("Participant 12346", "", ""),
+    ]
+    assert "moodle.csv" in done.output.strip().splitlines()[-1]
+
+
+def test_cli_batch_says_which_assignment_to_pick_before_grading_anything(
+    workspace: Path,
+    tiny_task: TaskSpec,
+    five: Path,
+    tmp_path: Path,
+    heldout_sha: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    roster = tmp_path / "export.csv"
+    roster.write_text(CANVAS_EIGHT.replace("Tiny01 Pixels", "Homework 1"), encoding="utf-8")
+    recorder = Recorder(tiny_task, heldout_sha, {})
+    monkeypatch.setattr("grader.instructors.batch.grade_submission", recorder)
+    args = ["batch", "tiny01", str(five), "--roster", str(roster), "--lms", "canvas"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 2 and "--assignment 'Homework 1 (5521)'" in done.output
+    assert recorder.graded == []
+    picked = CliRunner().invoke(app, [*args, "--assignment", "Homework 1", "--out", str(tmp_path)])
+    assert picked.exit_code == 2  # graded, but five's names are on no roster row
+    header = next(csv.reader((tmp_path / "canvas.csv").open(encoding="utf-8")))
+    assert header[-1] == "Homework 1 (5521)"

@@ -156,3 +156,28 @@ def test_csv_joins_the_roster_flags_copies_and_lists_missing_students(
     ]
     records = json.loads((tmp_path / "results.json").read_text())
     assert records[0]["student_id"] == "S1" and records[0]["copied_from"] == ["zed"]
+
+
+def test_gradebook_writes_refused_formula_names_and_roster_cells_as_text(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    """A folder refused as a formula was still written raw as its student cell; roster cells
+    (ids, emails) too. Every text cell that a spreadsheet would run gets a leading '."""
+    refused = replace(_result("invalid"), message="refused: unsafe student name")
+    evil = RosterEntry("Eve", student_id="\t=2+3", email="@SUM(A1)")
+    cohort = [
+        Graded('=HYPERLINK("http://x","y")', refused),
+        Graded("Eve", replace(_result("fail", 2, 0.75), margin=-0.15), roster=evil),
+        Graded("\r+cmd", refused),
+    ]
+    missing = [RosterEntry("-Zed", student_id="+1", email="=1")]
+    write_all(cohort, tmp_path, tiny_task, missing=missing, with_roster=True)
+    rows = list(csv.DictReader((tmp_path / "gradebook.csv").open(encoding="utf-8", newline="")))
+    got = [(r["student"], r["student_id"], r["email"]) for r in rows]
+    assert got == [
+        ('\'=HYPERLINK("http://x","y")', "", ""),
+        ("Eve", "'\t=2+3", "'@SUM(A1)"),
+        ("'\r+cmd", "", ""),
+        ("'-Zed", "'+1", "'=1"),
+    ]
+    assert rows[1]["margin"] == "-0.15"  # a number is no formula: kept as it is

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from grader.instructors.names import slug, slugs, unsafe
+from grader.instructors.names import LmsName, lms_name, slug, slugs, unsafe
 
 
 @pytest.mark.parametrize("name", ["Jo Smith", "José Ñúñez", "o'brien", "李雷", "Smith, Jo"])
@@ -49,3 +49,18 @@ def test_slugs_are_unique_even_when_two_names_slug_the_same() -> None:
         "李雷": "student",
         "王芳": "student-2",
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "want"),
+    [
+        ("smithjo_1007_991_model", LmsName("smithjo", canvas_id="1007")),
+        ("smithjo_LATE_1007_991_model-1", LmsName("smithjo", canvas_id="1007", late=True)),
+        ("Jo Smith_12345_assignsubmission_file_", LmsName("Jo Smith", participant_id="12345")),
+        ("José Ñúñez_7_assignsubmission_file", LmsName("José Ñúñez", participant_id="7")),
+        ("jo_smith", LmsName("jo_smith")),
+        ("Jo Smith", LmsName("Jo Smith")),
+    ],
+)
+def test_lms_download_names_give_their_ids(name: str, want: LmsName) -> None:
+    assert lms_name(name) == want

@@ -147,9 +147,8 @@ def test_canvas_bulk_download_names_and_last_first_names_find_their_rows(
 def test_canvas_sortable_names_match_without_the_user_id(tmp_path: Path) -> None:
     plain = _write(tmp_path, 'Student,SIS User ID\n"Ñúñez, José",S1008\n')
     entries = load_roster(plain).entries  # no Canvas ID column: the name part must do
-    assert join(entries, ["nunezjose_1008_992_model"]).matched["nunezjose_1008_992_model"] == (
-        entries[0]
-    )
+    canvas_file = "nunezjose_1008_992_model"
+    assert join(entries, [canvas_file]).matched[canvas_file] == entries[0]
     assert join(entries, ["José Ñúñez"]).matched["José Ñúñez"] == entries[0]
 
 

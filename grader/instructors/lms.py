@@ -56,8 +56,7 @@ def grade_column(lms: str, roster: Roster, task: TaskSpec, chosen: str | None) -
         if len(picked) == 1:
             return picked[0]
         raise WorkspaceError(
-            f"--assignment {chosen!r} is none of the roster's assignment columns: "
-            f"{_listed(names)}"
+            f"--assignment {chosen!r} is none of the roster's assignment columns: {_listed(names)}"
         )
     picked = [n for n in names if header_key(task.id) in header_key(n)]
     if len(picked) == 1:
@@ -79,9 +78,7 @@ def _listed(names: Sequence[str]) -> str:
     return ", ".join(repr(n) for n in names)
 
 
-def write_lms(
-    lms: str, graded: Sequence[Graded], roster: Roster, out: Path, column: str
-) -> Path:
+def write_lms(lms: str, graded: Sequence[Graded], roster: Roster, out: Path, column: str) -> Path:
     """Write ``<lms>.csv`` into ``out``: a row per roster student, the grade in ``column``."""
     by_entry = {id(g.roster): g for g in graded if g.roster is not None}
     rows: list[Sequence[object]] = []

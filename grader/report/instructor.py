@@ -121,8 +121,7 @@ def _show_unplaced(outcome: BatchOutcome) -> None:
     by_student = {g.student: g for g in outcome.graded}
     table = Table(
         box=box.HEAVY_HEAD,
-        title=f"{len(outcome.unknown)} submission(s) on no roster row: their grades are NOT "
-        "in the LMS file (exit 2)",
+        title=f"On no roster row: {len(outcome.unknown)} submission(s)",
         title_justify="left",
         title_style="bold red",
         border_style="red",
@@ -137,9 +136,10 @@ def _show_unplaced(outcome: BatchOutcome) -> None:
     out.print(table)
     out.print(
         Text(
-            "Fix the roster (add the student, or their Canvas ID / SIS id / email) or rename "
-            "the submission to the roster's name or id, then run the batch again (graded "
-            "models are not graded twice).",
+            "Their grades are in gradebook.csv (on_roster = no) but in no LMS import file, "
+            "so the batch exits 2. Fix the roster (add the student, or their Canvas ID, SIS "
+            "id or email) or rename the submission to their roster name or id, then run the "
+            "batch again (models already graded are not graded again).",
             style="red",
         ),
         soft_wrap=True,
@@ -187,9 +187,6 @@ def _show_beside(outcome: BatchOutcome) -> None:
     if outcome.missing:
         names = ", ".join(e.name for e in outcome.missing)
         lines.append(f"{len(outcome.missing)} roster student(s) with no submission: {names}")
-    if outcome.unknown:
-        names = ", ".join(outcome.unknown)
-        lines.append(f"{len(outcome.unknown)} submission(s) not on the roster: {names}")
     for line in lines:
         out.print(Text(line, style="yellow"), soft_wrap=True)
 
