@@ -456,9 +456,12 @@ class _Walker:
             raise self.refuse(here, f"unknown layer class {_q(cls)} {_ONLY_BUILTIN}")
         if cls in _LAYERS:
             self.class_names.append(cls)
-        if cls == "BatchNormalization" and isinstance(inner, dict):
-            if isinstance(inner.get("axis"), list):
-                self.list_axes.append(str(name))
+        if (
+            cls == "BatchNormalization"
+            and isinstance(inner, dict)
+            and isinstance(inner.get("axis"), list)
+        ):
+            self.list_axes.append(str(name))
         if cls == "Rescaling" and isinstance(inner, dict):
             scale, offset = inner.get("scale", 1.0), inner.get("offset", 0.0)
             if _is_number(scale) and _is_number(offset):
