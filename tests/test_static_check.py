@@ -165,6 +165,9 @@ def test_keras2_keras_file_with_a_list_axis_is_refused_naming_keras_2_and_h5(
     )
     message = refusal(path, "model.keras", "Keras 2.15.0", "'bn'", "model.save('model.h5')")
     assert "from_config" not in message
+    odd = {"metadata.json": json.dumps({"keras_version": "2.15\x1b]52;c;aGk=\x07"}).encode()}
+    path = write_keras(tmp_path / "odd.keras", sequential(_batchnorm([1]), dense()), extra=odd)
+    assert "\x1b" not in refusal(path, "saved by Keras 2 (tf_keras)")
 
 
 def test_a_list_axis_alone_or_keras2_alone_is_not_refused(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ other files, or exhaust memory is refused with a one-line InvalidModelError.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -214,11 +215,12 @@ def _refuse_keras2(path: Path, layer: str) -> None:
     Keras 3 refuses to load from a .keras archive (its .h5 loader converts it): say so."""
     version = _keras_version(path)
     if version is not None and version.startswith("2."):
+        shown = version if re.fullmatch(r"2\.[0-9A-Za-z.+-]{1,20}", version) else "2"
         raise _refuse(
             path.name,
-            f"was saved by Keras {version[:20]} (tf_keras), whose .keras files Keras 3 cannot "
-            f"load (BatchNormalization {_q(layer)} has a list axis); save it as .h5 instead: "
-            "model.save('model.h5'), which grades correctly",
+            f"was saved by Keras {shown} (tf_keras), and Keras 3 cannot load its "
+            f"BatchNormalization {_q(layer)} from a .keras file (axis saved as a list); save "
+            "it as .h5 instead: model.save('model.h5'), which grades correctly",
         )
 
 
