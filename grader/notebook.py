@@ -33,12 +33,12 @@ def check(task: str, model: ModelLike = None, *, workspace: str | Path | None = 
     """
     from grader.practice.attempt import attempt
     from grader.tasks.spec import load_task
-    from grader.tasks.workspace import using
+    from grader.tasks.workspace import NOTEBOOK, using
 
     with using(workspace):
         spec = load_task(task)
         with _model_file(model) as (path, shown_as):
-            graded = attempt(spec, path, shown_as=shown_as)
+            graded = attempt(spec, path, shown_as=shown_as, face=NOTEBOOK)
     if graded.problems:
         raise graded.problems[0]
     return graded.result

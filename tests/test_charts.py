@@ -38,3 +38,24 @@ def test_bars_leave_room_for_the_longest_name() -> None:
         return float(found.group(1))
 
     assert left_margin("a much longer class name") > left_margin("cat") + 100
+
+
+def test_labels_and_pass_mark_lines_take_the_surrounding_text_colour() -> None:
+    """An SVG text is black unless told otherwise: on a dark notebook theme, that is black on
+    black. Every label is drawn in currentColor; only counts on their own cells are not."""
+    result = Result(
+        task="t",
+        status="fail",
+        message="",
+        threshold=0.5,
+        per_class=[ClassScore(0, "cat", 0.4, 5), ClassScore(1, "dog", 0.6, 5)],
+        confusion=[[2, 3], [2, 3]],
+    )
+    svgs = charts.class_bars(result) + charts.heatmap(result)
+    svgs += charts.trend([_attempt(1, 0.5), _attempt(2, 0.7)], 0.5)
+    tags = re.findall(r'<text class="([\w-]+)"([^>]*)>', svgs)
+    texts = [(css, dict(re.findall(r'(\w+)="([^"]*)"', rest)).get("fill")) for css, rest in tags]
+    assert {css for css, _ in texts} >= {"name", "value", "mark-label", "row-label", "axis"}
+    assert [(css, fill) for css, fill in texts if css != "count" and fill != "currentColor"] == []
+    lines = re.findall(r'<line class="pass-mark"[^>]* stroke="([^"]+)"', svgs)
+    assert lines == ["currentColor", "currentColor"]

@@ -42,6 +42,29 @@ def test_raw_pixels_without_rescaling(tiny_task: TaskSpec) -> None:
     assert feedback.hints(_raw_pixels(tiny_task), _summary(has_rescaling=True), accuracy=0.3) == []
 
 
+def test_dividing_zero_one_inputs_by_255_again_is_hinted_with_the_scale(
+    tiny_task: TaskSpec,
+) -> None:
+    again = _summary(has_rescaling=True, rescaling=((1 / 255, 0.0),))
+    (hint,) = feedback.hints(tiny_task, again, accuracy=0.3)
+    assert "multiplies them by 0.00392" in hint and "divides by 255 again" in hint
+    pm1 = _summary(has_rescaling=True, rescaling=((1 / 127.5, -1.0),))  # meant for 0..255
+    assert "divides by 255 again" in feedback.hints(tiny_task, pm1, accuracy=0.3)[0]
+    assert feedback.hints(tiny_task, again, accuracy=0.95) == []  # passing: nothing to say
+
+
+@pytest.mark.parametrize(
+    "rescaling",
+    [((2.0, -1.0),), ((1 / 255, 0.0), (255.0, 0.0)), ()],
+    ids=["to-minus-one-one", "undone", "normalization-only"],
+)
+def test_rescaling_that_keeps_zero_one_inputs_readable_gets_no_255_hint(
+    tiny_task: TaskSpec, rescaling: tuple[tuple[float, float], ...]
+) -> None:
+    summary = _summary(has_rescaling=True, rescaling=rescaling)
+    assert feedback.hints(tiny_task, summary, accuracy=0.3) == []
+
+
 def test_linear_multiclass_head_mentions_from_logits(tiny_task: TaskSpec) -> None:
     (hint,) = feedback.hints(tiny_task, _summary(last_activation="linear"), accuracy=0.95)
     assert "from_logits=True" in hint

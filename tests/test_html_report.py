@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from grader import datasets
 from grader.cli import app
 from grader.practice.gradebook import Attempt
-from grader.report.html import html_report
+from grader.report.html import html_report, result_fragment
 from grader.result import ClassScore, Confusion, Result, RubricLine
 from tests.conftest import ModelFactory
 
@@ -340,3 +340,154 @@ def test_grade_report_shows_misclassified_training_images(
     page = out.read_text()
     assert "5★ ≥ 95%" in page and page.count('<circle class="attempt"') == 1  # this attempt
     assert str(model) in page and "<th>Keras</th>" in page
+
+
+_PROBE = """<script>(function () {
+  function alpha(e) {
+    let a = 1;
+    for (; e && e.nodeType === 1; e = e.parentElement) a *= parseFloat(getComputedStyle(e).opacity);
+    return a;
+  }
+  const wanted = [
+    ['class name', 'svg.per-class text.name', 'fill'],
+    ['accuracy', 'svg.per-class text.value', 'fill'],
+    ['pass-mark label', 'svg text.mark-label', 'fill'],
+    ['pass-mark line', 'svg line.pass-mark', 'stroke'],
+    ['row label', 'svg.confusion text.row-label', 'fill'],
+    ['axis', 'svg.trend text.axis', 'fill'],
+    ['heading', 'h1, h3', 'color'],
+    ['fact name', '.facts th', 'color'],
+    ['fact', '.facts td', 'color'],
+    ['note', '.muted', 'color'],
+    ['hint', '.hints li', 'color'],
+  ];
+  const items = [];
+  wanted.forEach(function (w) {
+    document.querySelectorAll(w[1]).forEach(function (e) {
+      const style = getComputedStyle(e);
+      const own = w[2] === 'fill' ? style.fillOpacity : w[2] === 'stroke' ? style.strokeOpacity : 1;
+      items.push({what: w[0], text: e.textContent.slice(0, 40), color: style[w[2]],
+                  alpha: alpha(e) * parseFloat(own)});
+    });
+  });
+  const pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({
+    background: getComputedStyle(document.body).backgroundColor,
+    dark: matchMedia('(prefers-color-scheme: dark)').matches, items: items});
+  document.body.appendChild(pre);
+})();</script>"""
+
+_HOSTS = {
+    # JupyterLab's dark theme: its variables, set on the page, colour the output area.
+    "jupyterlab": (
+        "#111111",
+        ":root{--jp-content-font-color1:rgba(255,255,255,1)}"
+        ".jp-OutputArea-output{color:var(--jp-content-font-color1)}",
+        "data-jp-theme-light='false'",
+    ),
+    # VS Code's notebook webview names the theme's foreground; the page's own colour is left
+    # at the browser's default (black), the worst case.
+    "vscode": ("#1e1e1e", ":root{--vscode-editor-foreground:#cccccc}", "class='vscode-dark'"),
+    # Colab's dark output frame sets a light text colour and no theme variables.
+    "colab": ("#383838", "body{color:#e3e3e3}", ""),
+    # A light notebook on a desktop that prefers dark: the notebook's theme wins.
+    "jupyterlab-light": (
+        "#ffffff",
+        ":root{--jp-content-font-color1:rgba(0,0,0,0.87)}"
+        ".jp-OutputArea-output{color:var(--jp-content-font-color1)}",
+        "data-jp-theme-light='true'",
+    ),
+}
+
+
+def _rgb(css: str) -> tuple[float, float, float, float]:
+    found = re.fullmatch(r"rgba?\((\d+), (\d+), (\d+)(?:, ([\d.]+))?\)", css.strip())
+    assert found is not None, css
+    r, g, b, a = found.groups()
+    return float(r), float(g), float(b), float(a or 1)
+
+
+def _luminance(rgb: tuple[float, ...]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(item: dict[str, Any], background: str) -> float:
+    """WCAG contrast of ``item``'s colour, blended by its opacity, on ``background``."""
+    bg = _rgb(background)
+    assert bg[3] == 1, f"the page has no background of its own: {background}"
+    r, g, b, a = _rgb(item["color"])
+    a *= item["alpha"]
+    seen = [c * a + d * (1 - a) for c, d in zip((r, g, b), bg[:3], strict=True)]
+    light, dark = sorted((_luminance(seen), _luminance(bg)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _probe(page: Path, *args: str) -> dict[str, Any]:
+    dom = _chromium(page, "--dump-dom", "--force-dark-mode", "--window-size=1000,900", *args)
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom)
+    assert found is not None, dom[-500:]
+    return dict(json.loads(unescape(found.group(1))))
+
+
+def _unreadable(found: dict[str, Any]) -> list[str]:
+    """Texts under 4.5:1 against the page background (lines, not text: under 3:1)."""
+    return [
+        f"{item['what']} {item['text']!r}: {contrast:.2f}"
+        for item in found["items"]
+        if (contrast := _contrast(item, found["background"]))
+        < (3.0 if item["what"].endswith("line") else 4.5)
+    ]
+
+
+def _fragment_result() -> Result:
+    return replace(_failing_result(), score=2, notes=["network isolation was unavailable"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.parametrize("host", sorted(_HOSTS))
+def test_the_notebook_html_reads_in_the_notebook_theme(tmp_path: Path, host: str) -> None:
+    """Class names, the pass-mark label and line, facts and notes contrast with a dark
+    notebook's background (WCAG 4.5:1 for text), with prefers-color-scheme dark emulated;
+    and with a light notebook's, though the desktop prefers dark."""
+    background, css, body = _HOSTS[host]
+    fragment = result_fragment(_fragment_result(), "Tiny")
+    page = tmp_path / f"{host}.html"
+    page.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{css}"
+        f"body{{background:{background};font-family:sans-serif}}</style></head><body {body}>"
+        f"<div class='jp-OutputArea-output'>{fragment}</div>{_PROBE}</body></html>"
+    )
+    found = _probe(page)
+    assert found["dark"]  # prefers-color-scheme: dark, as a dark-themed desktop reports it
+    whats = {item["what"] for item in found["items"]}
+    assert {"class name", "pass-mark label", "pass-mark line", "fact name"} <= whats
+    assert _unreadable(found) == []
+    shot = tmp_path / f"{host}.png"
+    _chromium(page, f"--screenshot={shot}", "--window-size=900,700", "--force-dark-mode")
+    assert _distinct_bytes(shot) > 20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_the_report_page_follows_a_dark_system_theme_and_stays_light_otherwise(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "report.html"
+    report = html_report(
+        _crowded_result(), "Tiny", [], tiers=[0.5, 0.9], attempts=_attempts([0.5, 0.7])
+    )
+    page.write_text(report.replace("</body>", _PROBE + "</body>"))
+    dark = _probe(page)
+    assert dark["dark"] and _rgb(dark["background"])[3] == 1  # Canvas, in its dark scheme
+    assert _luminance(_rgb(dark["background"])) < 0.05
+    assert _unreadable(dark) == []
+    light = _probe(page, "--blink-settings=preferredColorScheme=1")
+    assert not light["dark"] and _luminance(_rgb(light["background"])) > 0.9
+    assert _unreadable(light) == []

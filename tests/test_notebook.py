@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import grader
-from grader.errors import GraderError, UnknownTaskError
+from grader.errors import GraderError, ModelNotFoundError, UnknownTaskError
 from grader.notebook import check, show
 from grader.practice import history
 from grader.result import ClassScore, Confusion, Result
@@ -78,6 +78,23 @@ def test_an_expected_failure_shows_as_one_line_in_ipython(workspace: Path) -> No
     assert caught.value._render_traceback_() == [
         "UnknownTaskError: Unknown task 'tiny1'. Did you mean: tiny01?"
     ]
+
+
+def test_a_missing_model_is_explained_in_notebook_words(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    with pytest.raises(ModelNotFoundError) as caught:
+        check("tiny01")
+    message = str(caught.value)
+    assert message.endswith("or grade one you name with `check('tiny01', model=model)`.")
+    assert "--model" not in message and "--train" not in message and "PATH" not in message
+    (workspace / "my.keras").write_bytes(b"m")
+    with pytest.raises(ModelNotFoundError) as caught:
+        check("tiny01")
+    assert str(caught.value).endswith(
+        "or grade it where it is with `check('tiny01', model='my.keras')`."
+    )
 
 
 def test_check_refuses_what_is_not_a_model(workspace: Path) -> None:

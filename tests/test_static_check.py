@@ -125,6 +125,7 @@ def test_hand_made_keras_sequential_is_accepted_and_summarised(tmp_path: Path) -
             LayerInfo("Rescaling", "rescaling", trainable=True),
             LayerInfo("Dense", "dense", trainable=True),
         ),
+        rescaling=((1 / 255, 0.0),),
     )
     assert summary.config == config  # kept for the task's checks.py, not compared
 
@@ -139,6 +140,44 @@ def test_optimizer_state_is_not_counted_as_parameters(tmp_path: Path) -> None:
     weights = {**DENSE_WEIGHTS, "optimizer/vars/0": (), "optimizer/vars/1": (4, 3)}
     path = write_keras(tmp_path / "model.keras", sequential(dense()), weights)
     assert inspect(path).n_params == DENSE_PARAMS
+
+
+def test_rescaling_scale_and_offset_are_read_from_the_config(tmp_path: Path) -> None:
+    layers = (
+        obj("Rescaling", name="to_pm1", scale=2.0, offset=-1.0),
+        obj("Rescaling", name="per_channel", scale=[1.0, 2.0], offset=0.0),
+        dense(),
+    )
+    summary = inspect(write_keras(tmp_path / "model.keras", sequential(*layers)))
+    assert summary.rescaling == ((2.0, -1.0),)  # a per-channel scale is left out
+
+
+def _batchnorm(axis: Any) -> dict[str, Any]:
+    return obj("BatchNormalization", name="bn", axis=axis, momentum=0.99, epsilon=0.001)
+
+
+def test_keras2_keras_file_with_a_list_axis_is_refused_naming_keras_2_and_h5(
+    tmp_path: Path,
+) -> None:
+    metadata = {"metadata.json": json.dumps({"keras_version": "2.15.0"}).encode()}
+    path = write_keras(
+        tmp_path / "model.keras", sequential(_batchnorm([1]), dense()), extra=metadata
+    )
+    message = refusal(path, "model.keras", "Keras 2.15.0", "'bn'", "model.save('model.h5')")
+    assert "from_config" not in message
+    odd = {"metadata.json": json.dumps({"keras_version": "2.15\x1b]52;c;aGk=\x07"}).encode()}
+    path = write_keras(tmp_path / "odd.keras", sequential(_batchnorm([1]), dense()), extra=odd)
+    assert "\x1b" not in refusal(path, "saved by Keras 2 (tf_keras)")
+
+
+def test_a_list_axis_alone_or_keras2_alone_is_not_refused(tmp_path: Path) -> None:
+    keras3 = write_keras(tmp_path / "model.keras", sequential(_batchnorm([1]), dense()))
+    assert inspect(keras3).class_names[-2:] == ("BatchNormalization", "Dense")
+    metadata = {"metadata.json": json.dumps({"keras_version": "2.15.0"}).encode()}
+    int_axis = write_keras(
+        tmp_path / "int.keras", sequential(_batchnorm(-1), dense()), extra=metadata
+    )
+    assert inspect(int_axis).format == "keras"
 
 
 def test_activation_given_as_keras_function_object_is_accepted(tmp_path: Path) -> None:
@@ -582,3 +621,44 @@ def test_real_model_over_the_parameter_limit_is_refused(tmp_path: Path, keras: A
         f"at most {limit:,}",
         max_params=limit,
     )
+
+
+def _as_keras2(path: Path) -> Path:
+    """``path`` as Keras 2 (tf_keras 2.15) writes it: BatchNormalization's ``axis`` as a
+    one-element list, and ``keras_version`` 2.15.0 in metadata.json."""
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    config = json.loads(members["config.json"])
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "BatchNormalization":
+            layer["config"]["axis"] = [3]
+    metadata = {**json.loads(members["metadata.json"]), "keras_version": "2.15.0"}
+    members |= {
+        "config.json": json.dumps(config).encode(),
+        "metadata.json": json.dumps(metadata).encode(),
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.slow
+def test_real_keras2_batchnorm_file_is_refused_before_keras_fails_on_it(
+    tmp_path: Path, keras: Any
+) -> None:
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.save(tmp_path / "model.keras")
+    path = _as_keras2(tmp_path / "model.keras")
+    # Control: Keras 3 itself cannot load it, and says something about from_config().
+    with pytest.raises(TypeError, match="from_config"):
+        keras.saving.load_model(path, compile=False, safe_mode=True)
+    refusal(path, "Keras 2.15.0", "tf_keras", "'bn'", "model.h5")

@@ -29,6 +29,8 @@ UNDERFIT_GAP = 0.10
 """Training and held-out accuracy both this far below the pass mark is called underfitting."""
 PARAMS_SHARE = 0.5
 """A model using this share of ``max_params`` or more is far larger than the task needs."""
+DARKENS = 1 / 100
+"""Rescaling layers that shrink 0..1 inputs to this span or less divide by 255 again."""
 _PROBABILITIES = ("softmax", "sigmoid")
 
 
@@ -58,10 +60,12 @@ def hints(
             "The task feeds raw 0..255 pixels and the model has no Rescaling layer: add "
             "keras.layers.Rescaling(1/255) as its first layer so training and grading agree."
         )
-    if task.model.input_scale == "0-1" and summary.has_rescaling and short:
+    scale = _overall_scale(summary)
+    if task.model.input_scale == "0-1" and scale is not None and scale <= DARKENS and short:
         found.append(
-            "The task already feeds 0..1 floats and the model has a Rescaling/Normalization "
-            "layer: if it divides by 255 again, every input is nearly black."
+            f"The task already feeds 0..1 floats and the model's Rescaling multiplies them by "
+            f"{scale:.3g}: it divides by 255 again, so every input is nearly black. Remove "
+            "that Rescaling layer (the task's pixels are already scaled)."
         )
     multi_unit = output_units is None or output_units > 1
     if classes > 2 and act == "sigmoid":
@@ -100,6 +104,17 @@ def hints(
             "drop it), and check the learning rate (too high diverges, too low barely moves)."
         )
     return found
+
+
+def _overall_scale(summary: ModelSummary) -> float | None:
+    """How much the model's Rescaling layers together stretch the input's span (the product
+    of their scales; offsets only shift it); None when it has none."""
+    if not summary.rescaling:
+        return None
+    span = 1.0
+    for scale, _offset in summary.rescaling:
+        span *= abs(scale)
+    return span
 
 
 def input_size_hint(task: TaskSpec, model_input: object) -> list[str]:

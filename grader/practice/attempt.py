@@ -48,20 +48,22 @@ def attempt(
     *,
     train: bool = False,
     shown_as: str | None = None,
+    face: workspace.Face = workspace.COMMAND,
     on_output: Callable[[str], None] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Attempted:
     """Grade ``model`` (default: the workspace's ``solutions/TASK/model.keras``; with ``train``,
     the model ``solution.py`` saves when run sandboxed) and record the attempt.
 
-    ``shown_as`` names the model in the record instead of its path (a temporary file).
+    ``shown_as`` names the model in the record instead of its path (a temporary file);
+    ``face`` words the messages for the ``grade`` command or a notebook's ``check()``.
     """
     if train and model is not None:
         raise ValueError("train a model or grade one, not both")
     if train:
         path = training.train(spec, on_output=on_output, on_progress=on_progress)
     else:
-        path = model if model is not None else workspace.find_model(spec.id)
+        path = model if model is not None else workspace.find_model(spec.id, face)
     result = pipeline.grade_file(spec, path, on_progress=on_progress)
     if shown_as is not None:
         result = replace(result, model_path=shown_as)

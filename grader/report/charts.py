@@ -2,7 +2,9 @@
 
 Each chart is drawn in its own coordinates (``viewBox``) and scales to the width it is given,
 so the same drawing fills a wide page and fits a phone. Margins are sized from the longest
-label, and every text sits outside the plot area that the pass-mark line crosses.
+label, and every text sits outside the plot area that the pass-mark line crosses. Labels and
+the pass-mark line are drawn in ``currentColor``, so they take the text colour of the page or
+notebook theme around them (light on a dark theme); only the bars and cells carry their own.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ if TYPE_CHECKING:
 
 PASS = "#2e9d4f"
 FAIL = "#d2413a"
+INK = "currentColor"
+"""The surrounding text colour: an SVG ``<text>`` is black unless told otherwise."""
 _CHAR = 7.2
 """Width of one character of a 12-unit sans-serif label, generously."""
 
@@ -48,14 +52,14 @@ def heatmap(result: Result) -> str:
         x, y = left + j * cell + cell / 2, top - 6
         parts.append(
             f'<text class="col-label" x="{x:.1f}" y="{y:.1f}" transform="rotate(45 {x:.1f} '
-            f'{y:.1f})" text-anchor="end" font-size="13">{escape(name)}</text>'
+            f'{y:.1f})" text-anchor="end" font-size="13" fill="{INK}">{escape(name)}</text>'
         )
     for i, row in enumerate(result.confusion):
         total = sum(row) or 1
         y = top + i * cell
         parts.append(
             f'<text class="row-label" x="{left - 6:.1f}" y="{y + cell / 2 + 4:.1f}" '
-            f'text-anchor="end" font-size="13">{escape(names[i])}</text>'
+            f'text-anchor="end" font-size="13" fill="{INK}">{escape(names[i])}</text>'
         )
         for j, count in enumerate(row):
             share = count / total
@@ -90,18 +94,18 @@ def class_bars(result: Result) -> str:
         color = PASS if c.accuracy >= threshold else FAIL
         parts.append(
             f'<text class="name" x="{left - 6:.1f}" y="{y + 14}" text-anchor="end" '
-            f'font-size="12">{escape(c.name)}</text>'
+            f'font-size="12" fill="{INK}">{escape(c.name)}</text>'
             f'<rect class="bar" data-label="{c.label}" x="{left:.1f}" y="{y}" '
             f'width="{plot * c.accuracy:.1f}" height="{row - 6}" fill="{color}"/>'
             f'<text class="value" x="{left + plot + 8:.1f}" y="{y + 14}" font-size="12" '
-            f'fill="{color}">{c.accuracy:.1%}</text>'
+            f'fill="{INK}">{c.accuracy:.1%}</text>'
         )
     if result.threshold is not None:
         x = left + plot * threshold
         parts.append(_mark_label(x, left, left + plot, 13, f"pass mark {threshold:.0%}"))
         parts.append(
             f'<line class="pass-mark" x1="{x:.1f}" x2="{x:.1f}" y1="{strip - 2}" '
-            f'y2="{height - 2}" stroke="#333" stroke-dasharray="4 3"/>'
+            f'y2="{height - 2}" stroke="{INK}" stroke-dasharray="4 3"/>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -113,7 +117,7 @@ def _mark_label(x: float, low: float, high: float, y: float, label: str) -> str:
     centre = min(max(x, low + half), high - half)
     return (
         f'<text class="mark-label" x="{centre:.1f}" y="{y}" text-anchor="middle" '
-        f'font-size="11" fill="#333">{escape(label)}</text>'
+        f'font-size="11" fill="{INK}">{escape(label)}</text>'
     )
 
 
@@ -133,13 +137,13 @@ def trend(attempts: list[Attempt], threshold: float | None) -> str:
     for value in (low, 1.0):
         parts.append(
             f'<text class="axis" x="{left - 6}" y="{y_of(value) + 4:.1f}" text-anchor="end" '
-            f'font-size="11" fill="#666">{value:.0%}</text>'
+            f'font-size="11" fill="{INK}" fill-opacity="0.75">{value:.0%}</text>'
         )
     if threshold is not None:
         y = y_of(threshold)
         parts.append(
             f'<line class="pass-mark" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" '
-            f'y2="{y:.1f}" stroke="#333" stroke-dasharray="4 3"/>'
+            f'y2="{y:.1f}" stroke="{INK}" stroke-dasharray="4 3"/>'
         )
     points = [
         (left + i * step, v, a)
@@ -156,7 +160,8 @@ def trend(attempts: list[Attempt], threshold: float | None) -> str:
             f"<title>attempt {a.id}: {v:.2%} ({escape(a.status)})</title></circle>"
         )
     parts.append(
-        f'<text class="axis" x="{left}" y="{height - 4}" font-size="11" fill="#666">'
+        f'<text class="axis" x="{left}" y="{height - 4}" font-size="11" fill="{INK}" '
+        'fill-opacity="0.75">'
         f"attempt 1 → {len(attempts)}</text></svg>"
     )
     return "".join(parts)

@@ -27,11 +27,11 @@ _RULES = (
     (".badge.error", "background:#9b3fb5"),
     ("table", "border-collapse:collapse"),
     ("th,td", "vertical-align:top;overflow-wrap:anywhere"),
-    (".facts th,.meta th", "text-align:left;padding:2px 16px 2px 0;color:#666;font-weight:normal"),
+    (".facts th,.meta th", "text-align:left;padding:2px 16px 2px 0;opacity:.75;font-weight:normal"),
     (".rubric td", "padding:2px 10px 2px 0"),
-    (".rubric .met", "color:#2e9d4f"),
-    (".rubric .unmet", "color:#d2413a"),
-    (".rubric .warn", "color:#b7791f"),
+    (".rubric .met .mark", "color:#2e9d4f"),
+    (".rubric .unmet .mark", "color:#d2413a"),
+    (".rubric .warn .mark", "color:#b7791f"),
     (".tiers", "display:flex;flex-wrap:wrap;gap:4px;padding:0;margin:4px 0;list-style:none"),
     (".tier", "padding:2px 8px;border-radius:4px;background:#eee;color:#555;font-size:13px"),
     (".tier.reached", "background:#2e9d4f;color:#fff"),
@@ -43,8 +43,17 @@ _RULES = (
     (".gallery", "display:flex;flex-wrap:wrap;gap:8px"),
     (".mistake", "margin:0;text-align:center;font-size:11px"),
     (".mistake img", "image-rendering:pixelated;border:1px solid #ccc"),
-    (".muted", "color:#666;font-size:13px"),
+    (".muted", "opacity:.75;font-size:13px"),
 )
+
+
+_THEMED = (
+    ".grader-report{color:var(--jp-content-font-color1,"
+    "var(--vscode-editor-foreground,currentColor))}"
+)
+"""A notebook fragment has no background of its own: its text, and the charts' labels and
+pass-mark lines (drawn in ``currentColor``), take the theme's text colour, JupyterLab's or
+VS Code's where they name it, else the colour around it (Colab, classic Jupyter)."""
 
 
 def _style(scope: str = "") -> str:
@@ -106,7 +115,7 @@ def _rubric_html(result: Result) -> str:
             css = "warn" if line.effect == "warn" else "unmet"
             mark, effect = "✗", RUBRIC_EFFECTS.get(line.effect, line.effect)
         rows.append(
-            f"<tr class='{css}' data-met='{str(line.met).lower()}'><td>{mark}</td>"
+            f"<tr class='{css}' data-met='{str(line.met).lower()}'><td class='mark'>{mark}</td>"
             f"<td>{escape(line.name)}</td><td>{escape(line.reason)}</td>"
             f"<td>{escape(effect)}</td></tr>"
         )
@@ -177,7 +186,7 @@ def result_fragment(result: Result, title: str = "") -> str:
     ]
     body += [f"<p class='muted'>note: {escape(line)}</p>" for line in result.notes]
     return (
-        f"<div class='grader-report'><style>{_style('.grader-report ')}"
+        f"<div class='grader-report'><style>{_style('.grader-report ')}{_THEMED}"
         # A notebook cell is wide: keep the bars at their own size, not stretched to fill it.
         ".grader-report svg{max-width:600px!important}</style>"
         f"{''.join(body)}</div>"
@@ -194,7 +203,7 @@ def task_fragment(task: TaskSpec) -> str:
         prompt = MarkdownIt("commonmark", {"html": False}).render(text)
     contract = f"<h4>{escape(task.id)} contract</h4>" + _table("facts", contract_rows(task))
     return (
-        f"<div class='grader-report'><style>{_style('.grader-report ')}</style>"
+        f"<div class='grader-report'><style>{_style('.grader-report ')}{_THEMED}</style>"
         f"<div class='prompt'>{prompt}</div>{contract}</div>"
     )
 
@@ -246,8 +255,10 @@ def html_report(
             f"held-out images are never shown.</p><div class='gallery'>{figures}</div>"
         )
     sections.append("<h2>About this grading</h2>" + _meta(result, graded_at))
-    style = "body{font-family:sans-serif;margin:16px auto;padding:0 16px;max-width:1200px;"
-    style += "color:#222}h1{font-size:1.5em}" + _style()
+    # The page owns its background: light or dark as the reader's system asks.
+    style = ":root{color-scheme:light dark}body{font-family:sans-serif;margin:16px auto;"
+    style += "padding:0 16px;max-width:1200px;color:CanvasText;background:Canvas}"
+    style += "h1{font-size:1.5em}" + _style()
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -10,6 +10,7 @@ other files, or exhaust memory is refused with a one-line InvalidModelError.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -37,6 +38,7 @@ _ONLY_BUILTIN = "(only built-in Keras layers are allowed)"
 _SUCH_AS = "such as Rescaling"
 ZIP_MAGIC, HDF5_MAGIC = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 _MAX_CONFIG_BYTES = 32 * 2**20
+_MAX_METADATA_BYTES = 2**16
 _BYTES_PER_PARAM = 24
 """float64 weights plus two optimizer slots (Adam) per parameter: the most a saved model
 legitimately stores per parameter it is allowed."""
@@ -137,6 +139,9 @@ class ModelSummary:
     """Units of the top-level output layer (``Dense(3)`` -> 3), None if not declared."""
     layers: tuple[LayerInfo, ...] = ()
     """Every layer of the config tree, nested models' layers included, in walk order."""
+    rescaling: tuple[tuple[float, float], ...] = ()
+    """``(scale, offset)`` of each Rescaling layer whose config gives both as plain numbers
+    (per-channel arrays are left out), in walk order."""
     config: Any = field(default=None, repr=False, compare=False)
     """The parsed config itself (plain JSON data), for the task's own checks."""
 
@@ -179,6 +184,8 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
     )
     walker = _Walker(name, "config.json" if fmt == "keras" else "model_config")
     walker.check_model(config)
+    if fmt == "keras" and walker.list_axes:
+        _refuse_keras2(path, walker.list_axes[0])
     if n_params > max_params:
         raise _refuse(name, f"has {n_params:,} parameters; this task allows at most {max_params:,}")
     return ModelSummary(
@@ -189,6 +196,7 @@ def inspect_model(path: Path, *, max_params: int, max_file_mb: float) -> ModelSu
         has_rescaling=not {"Rescaling", "Normalization"}.isdisjoint(walker.class_names),
         output_units=_output_units(config),
         layers=tuple(_layer_infos(config)),
+        rescaling=tuple(walker.rescaling),
         config=config,
     )
 
@@ -200,6 +208,34 @@ def _refuse(name: str, reason: str) -> InvalidModelError:
 def _q(value: object) -> str:
     """Quote an untrusted value for a one-line message."""
     return repr(str(value)[:80])
+
+
+def _refuse_keras2(path: Path, layer: str) -> None:
+    """Keras 2 (tf_keras) wrote a BatchNormalization ``axis`` as a one-element list, which
+    Keras 3 refuses to load from a .keras archive (its .h5 loader converts it): say so."""
+    version = _keras_version(path)
+    if version is not None and version.startswith("2."):
+        shown = version if re.fullmatch(r"2\.[0-9A-Za-z.+-]{1,20}", version) else "2"
+        raise _refuse(
+            path.name,
+            f"was saved by Keras {shown} (tf_keras), and Keras 3 cannot load its "
+            f"BatchNormalization {_q(layer)} from a .keras file (axis saved as a list); save "
+            "it as .h5 instead: model.save('model.h5'), which grades correctly",
+        )
+
+
+def _keras_version(path: Path) -> str | None:
+    """``keras_version`` from a .keras archive's metadata.json, None when absent or unreadable."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo("metadata.json")
+            if info.file_size > _MAX_METADATA_BYTES:
+                return None
+            metadata = json.loads(zf.read(info))
+    except (*_ZIP_ERRORS, KeyError, ValueError, RecursionError):
+        return None
+    version = metadata.get("keras_version") if isinstance(metadata, dict) else None
+    return version if isinstance(version, str) else None
 
 
 def _read_keras(path: Path, size: int, max_unpacked: int) -> tuple[Any, int]:
@@ -346,6 +382,8 @@ class _Walker:
     def __init__(self, name: str, what: str) -> None:
         self.name, self.what = name, what
         self.class_names: list[str] = []
+        self.rescaling: list[tuple[float, float]] = []
+        self.list_axes: list[str] = []  # BatchNormalization layers with a list axis (Keras 2)
 
     def refuse(self, where: str, reason: str) -> InvalidModelError:
         return _refuse(f"{self.name}:", f"{where}: {reason}")
@@ -420,6 +458,16 @@ class _Walker:
             raise self.refuse(here, f"unknown layer class {_q(cls)} {_ONLY_BUILTIN}")
         if cls in _LAYERS:
             self.class_names.append(cls)
+        if (
+            cls == "BatchNormalization"
+            and isinstance(inner, dict)
+            and isinstance(inner.get("axis"), list)
+        ):
+            self.list_axes.append(str(name))
+        if cls == "Rescaling" and isinstance(inner, dict):
+            scale, offset = inner.get("scale", 1.0), inner.get("offset", 0.0)
+            if _is_number(scale) and _is_number(offset):
+                self.rescaling.append((float(scale), float(offset)))
         vocabulary = inner.get("vocabulary") if isinstance(inner, dict) else None
         if cls in _LOOKUPS and isinstance(vocabulary, str):
             raise self.refuse(
@@ -438,6 +486,10 @@ class _Walker:
             ):
                 return  # the walk itself checks the object
         raise self.refuse(where, f"{_q(value)} is not a built-in Keras activation")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _to_output(config: Any) -> list[dict[str, Any]] | None:

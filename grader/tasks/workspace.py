@@ -7,7 +7,9 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from grader.errors import ModelNotFoundError, WorkspaceError
 
@@ -54,8 +56,30 @@ def solution_dir(task_id: str) -> Path:
     return workspace_root() / "solutions" / task_id
 
 
-def find_model(task_id: str) -> Path:
-    """The learner's saved model for ``task_id``; say how to make one if there is none."""
+@dataclass(frozen=True)
+class Face:
+    """How a message tells the learner to grade: with the ``grade`` command or ``check()``."""
+
+    kind: Literal["command", "notebook"]
+
+    def grade_model(self, task_id: str, path: str | None = None) -> str:
+        """Grading the model at ``path`` (None: any model the learner names)."""
+        if self.kind == "notebook":
+            return f"`check({task_id!r}, model={'model' if path is None else repr(path)})`"
+        return f"`grade {task_id} --model {path or 'PATH'}`"
+
+    def train(self, task_id: str) -> str | None:
+        """Training and grading in one step, where this face can."""
+        return f"`grade {task_id} --train`" if self.kind == "command" else None
+
+
+COMMAND = Face("command")
+NOTEBOOK = Face("notebook")
+
+
+def find_model(task_id: str, face: Face = COMMAND) -> Path:
+    """The learner's saved model for ``task_id``; say how to make one if there is none, in
+    the words of ``face``."""
     folder = solution_dir(task_id)
     for name in MODEL_NAMES:
         if (folder / name).exists():
@@ -64,9 +88,11 @@ def find_model(task_id: str) -> Path:
     looked = f"No model in {rel}/ (looked for {' or '.join(MODEL_NAMES)})"
     found = misplaced_models(task_id)
     if not found:
+        train = face.train(task_id)
+        ways = [f"`python {rel}/solution.py` to train and save one", *([train] if train else [])]
         raise ModelNotFoundError(
-            f"{looked}. Run `python {rel}/solution.py` to train and save one, "
-            f"or `grade {task_id} --train`, or pass --model PATH."
+            f"{looked}. Run {', or '.join(ways)}, or grade one you name with "
+            f"{face.grade_model(task_id)}."
         )
     first = found[0]
     where = _relative(first)
@@ -79,7 +105,7 @@ def find_model(task_id: str) -> Path:
     else:
         fix = (
             f"found {where}{others}: move it there (`mv {where} {rel}/model{first.suffix}`) "
-            f"or grade it where it is with `grade {task_id} --model {where}`"
+            f"or grade it where it is with {face.grade_model(task_id, where)}"
         )
     raise ModelNotFoundError(f"{looked}, but {fix}.")
 
