@@ -30,13 +30,12 @@ from grader import datasets
 from grader.cli import app
 from grader.errors import DatasetError
 from grader.grading.inputs import TRAIN_SAMPLE, GradingData
-from grader.instructors.submissions import Submission, grade_submission
-from grader.sandbox.process import Limits
-from grader.tasks.spec import load_task
 from grader.instructors import gradescope, gradescope_trial
 from grader.instructors.gradescope import find_submission, results_dict
+from grader.instructors.submissions import Submission, grade_submission
 from grader.result import ClassScore, Result, RubricLine
-from grader.tasks.spec import TaskSpec
+from grader.sandbox.process import Limits
+from grader.tasks.spec import TaskSpec, load_task
 
 # --- Gradescope's specification (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
 
@@ -376,7 +375,9 @@ def test_a_generated_private_heldout_set_ships_as_its_secret(
     monkeypatch.setenv("GRADER_HOME", str(tmp_path / "instructor"))
     monkeypatch.setenv("GRADER_HELDOUT_SECRET", "the cohort's secret")
     task = load_task("task03", Path(__file__).resolve().parents[1] / "tasks")
-    tree = gradescope_trial.unpack(gradescope.build(task, tmp_path / "t3.zip"), tmp_path / "autograder")
+    tree = gradescope_trial.unpack(
+        gradescope.build(task, tmp_path / "t3.zip"), tmp_path / "autograder"
+    )
     source = tree / "source"
     assert (source / "heldout-secret").read_text() == "the cohort's secret\n"
     assert not (source / "data" / "arrays" / "shapes_binary" / "test").exists()
@@ -407,7 +408,9 @@ def test_an_instructor_heldout_folder_ships_once_with_its_fingerprint(
             pixels = np.full((8, 8, 3), 40 * n + label, dtype=np.uint8)
             Image.fromarray(pixels).save(folder / name / f"{n}.png")
     recorded = read_image_folders(folder, size=(8, 8))
-    task = TaskSpec.from_toml(write_task(workspace, "heldout" if inside else folder, recorded.sha256))
+    task = TaskSpec.from_toml(
+        write_task(workspace, "heldout" if inside else folder, recorded.sha256)
+    )
     monkeypatch.setitem(datasets.DATASETS, "tiny", _Fixed(recorded))
     built = gradescope.build(task, tmp_path / "held.zip")
     with zipfile.ZipFile(built) as zf:
@@ -449,7 +452,12 @@ def _apt_part(task: TaskSpec) -> str:
     ids=["update-ok", "update-flaky", "update-down", "install-fails"],
 )
 def test_setup_sh_installs_even_when_apt_get_update_fails(
-    tiny_task: TaskSpec, tmp_path: Path, update_fails: int, install_code: int, code: int, updates: int
+    tiny_task: TaskSpec,
+    tmp_path: Path,
+    update_fails: int,
+    install_code: int,
+    code: int,
+    updates: int,
 ) -> None:
     stubs = tmp_path / "bin"
     stubs.mkdir()

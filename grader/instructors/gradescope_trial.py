@@ -183,8 +183,7 @@ def read_results(path: Path, proc: subprocess.CompletedProcess[str]) -> dict[str
         raise WorkspaceError(f"{RESULTS} is not valid JSON ({err}){because}") from None
     if not isinstance(record, dict) or not _scored(record):
         raise WorkspaceError(
-            f"{RESULTS} has no numeric score and no scored tests, which Gradescope "
-            f"rejects{because}"
+            f"{RESULTS} has no numeric score and no scored tests, which Gradescope rejects{because}"
         )
     return record
 

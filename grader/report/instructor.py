@@ -209,9 +209,9 @@ def show_gradescope_results(record: dict[str, Any], left_out: list[str]) -> None
         if not isinstance(test, dict):
             continue
         status = str(test.get("status", ""))
-        line = Text(f"{status or '-':>6} ", style=_TEST_STYLE.get(status, "bold"))
-        line.append(f"{test.get('name', '')} ({_points(test.get('score'), test.get('max_score'))})")
-        out.print(line)
+        row = Text(f"{status or '-':>6} ", style=_TEST_STYLE.get(status, "bold"))
+        row.append(f"{test.get('name', '')} ({_points(test.get('score'), test.get('max_score'))})")
+        out.print(row)
         if test.get("output"):
             out.print(Text(textwrap.indent(str(test["output"]), " " * 7)))
     for entry in record.get("leaderboard") or []:
