@@ -565,12 +565,12 @@ def gradescope_test(
 
     try:
         with tempfile.TemporaryDirectory(prefix="grader-autograder-") as tmp:
-            run, left_out = core.trial(
+            run, notes = core.trial(
                 zip_path, submission, Path(tmp) / "autograder", timeout_s=timeout
             )
     except GraderError as err:
         raise _fail(err) from None
-    instructor_views.show_gradescope_results(run.record, left_out)
+    instructor_views.show_gradescope_results(run.record, notes)
 
 
 @app.command("gradescope-run", hidden=True)

@@ -520,6 +520,7 @@ def test_gradescope_test_shows_what_the_student_will_see(
         assert "40.00 points below the 50% pass mark" in shown
         assert "failed gs01: held-out accuracy reaches the pass mark (0/5)" in shown
     assert "Leaderboard: Accuracy" in shown
+    assert "differs" not in result.stderr  # the zip ships the grader that ran it
 
 
 def _zip(path: Path, files: dict[str, str], *, executable: tuple[str, ...] = ()) -> Path:
@@ -587,7 +588,42 @@ def test_a_submission_folder_is_copied_without_following_links(tmp_path: Path) -
     assert (copied / ".hidden").read_text() == "kept"
     assert os.readlink(copied / "shadow.keras") == "/etc/shadow"
     assert os.readlink(copied / "outside") == str(tmp_path)
-    assert left_out == ["pipe (a named pipe (FIFO))"]
+    assert left_out == ["not copied into the submission: pipe (a named pipe (FIFO))"]
+
+
+def test_gradescope_test_says_when_the_zip_ships_another_grader(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    root = gradescope_trial.unpack(gradescope.build(tiny_task, tmp_path / "a.zip"), tmp_path / "t")
+    assert not gradescope_trial.shipped_grader_differs(root)
+    shipped = root / "source" / "grader-src" / "grader" / "result.py"
+    shipped.write_text(shipped.read_text() + "# changed since\n")
+    assert gradescope_trial.shipped_grader_differs(root)
+
+
+def test_a_shipped_training_sample_is_used_only_if_it_is_the_seeded_one(
+    tiny_task: TaskSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.datasets import exported
+    from grader.grading import inputs
+
+    whole = datasets.load("tiny", "train")
+    marked = replace(whole, images=whole.images // 2)  # tells the shipped rows from the real
+    monkeypatch.setenv(exported.ARRAYS_ENV, str(tmp_path))
+    seeded = inputs.sample_indices(len(whole), 10)
+    exported.export_sample(marked, seeded, "tiny", "train", tmp_path)
+    sample = inputs.train_sample(tiny_task, size=10)
+    assert sample is not None and np.array_equal(sample.indices, seeded)
+    assert np.array_equal(
+        sample.inputs, inputs.prepare_inputs(marked.images[seeded], tiny_task.model)
+    )
+    other = np.arange(10)  # not the rows the seed picks: the whole split is read instead
+    exported.export_sample(marked, other, "tiny", "train", tmp_path)
+    sample = inputs.train_sample(tiny_task, size=10)
+    assert sample is not None and np.array_equal(sample.indices, seeded)
+    assert np.array_equal(
+        sample.inputs, inputs.prepare_inputs(whole.images[seeded], tiny_task.model)
+    )
 
 
 def test_gradescope_test_help_says_setup_sh_is_not_run() -> None:

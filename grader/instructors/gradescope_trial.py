@@ -35,6 +35,10 @@ MAX_ENTRIES = 10_000
 DEFAULT_TIMEOUT_S = 600.0
 """Gradescope's default autograder timeout (10 minutes)."""
 _BUILD = "build one with `grade gradescope TASK --out autograder.zip`"
+_DIFFERS = (
+    "the grader in the zip (grader-src/) differs from the one installed here, which ran this "
+    "test; Gradescope runs the zip's: rebuild the zip to test what you upload"
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def _copy_folder(folder: Path, target: Path) -> list[str]:
         for name in sorted(files + [d for d in dirs if (here / d).is_symlink()]):
             seen += 1
             if seen > MAX_ENTRIES:
-                return [*left_out, f"entries after the first {MAX_ENTRIES:,}"]
+                return [*left_out, f"not copied: the entries after the first {MAX_ENTRIES:,}"]
             path = here / name
             kind = kind_of(path)
             if kind == LINK:
@@ -135,7 +139,9 @@ def _copy_folder(folder: Path, target: Path) -> list[str]:
             elif kind == REGULAR:
                 copy_regular(path, dest / name, max_bytes=MAX_FILE_BYTES)
             elif kind is not None:
-                left_out.append(f"{path.relative_to(folder)} ({kind})")
+                left_out.append(
+                    f"not copied into the submission: {path.relative_to(folder)} ({kind})"
+                )
     return left_out
 
 
@@ -205,11 +211,28 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
+def shipped_grader_differs(root: Path) -> bool:
+    """Whether the grader the zip ships (``source/grader-src/grader``, what setup.sh installs
+    on Gradescope) differs from the one this machine runs, in any ``.py`` file."""
+    import grader
+
+    def sources(package: Path) -> dict[Path, bytes]:
+        return {
+            p.relative_to(package): p.read_bytes()
+            for p in sorted(package.rglob("*.py"))
+            if "__pycache__" not in p.parts
+        }
+
+    here = Path(grader.__file__).resolve().parent
+    return sources(root / "source" / "grader-src" / "grader") != sources(here)
+
+
 def trial(
     zip_path: Path, submission: Path, root: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> tuple[Trial, list[str]]:
     """Unpack ``zip_path`` under ``root``, copy ``submission`` in and run it; return the run
-    and what of the submission was left out."""
+    and the notes for the instructor (what of the submission was left out, and whether the
+    zip's grader differs from the one that ran)."""
     if kind_of(submission) is None:  # before unpacking a large zip for nothing
         raise WorkspaceError(f"no submission at {submission}: give a model file or a folder")
     unpack(zip_path, root)
@@ -221,4 +244,6 @@ def trial(
         raise WorkspaceError(
             f"cannot copy the submission {submission}: {err.strerror or err}"
         ) from None
+    if shipped_grader_differs(root):
+        left_out = [*left_out, _DIFFERS]
     return run_autograder(root, timeout_s=timeout_s), left_out

@@ -193,12 +193,12 @@ def show_scaffold(folder: Path, notes: list[str]) -> None:
 _TEST_STYLE = {"passed": "green", "failed": "red"}
 
 
-def show_gradescope_results(record: dict[str, Any], left_out: list[str]) -> None:
-    """``grade gradescope-test``: the results.json as Gradescope shows it to the student
-    (score, output, then each test as a block, readable at 80 columns); its text is shown as
-    written, never as markup."""
-    for line in left_out:
-        note(f"note: not copied into the submission: {line}")
+def show_gradescope_results(record: dict[str, Any], notes: list[str]) -> None:
+    """``grade gradescope-test``: the instructor's ``notes``, then the results.json as
+    Gradescope shows it to the student (score, output, then each test as a block, readable at
+    80 columns); its text is shown as written, never as markup."""
+    for line in notes:
+        note(f"note: {line}")
     out.print(Text(f"Score: {_points(record.get('score'), record.get('max_score'))}", "bold"))
     if record.get("output"):
         out.print(Text(str(record["output"])))
