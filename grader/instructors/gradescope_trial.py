@@ -214,8 +214,6 @@ def _last_line(text: str) -> str:
 def shipped_grader_differs(root: Path) -> bool:
     """Whether the grader the zip ships (``source/grader-src/grader``, what setup.sh installs
     on Gradescope) differs from the one this machine runs, in any ``.py`` file."""
-    import grader
-
     def sources(package: Path) -> dict[Path, bytes]:
         return {
             p.relative_to(package): p.read_bytes()
@@ -223,7 +221,7 @@ def shipped_grader_differs(root: Path) -> bool:
             if "__pycache__" not in p.parts
         }
 
-    here = Path(grader.__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # grader/, as gradescope.build copies it
     return sources(root / "source" / "grader-src" / "grader") != sources(here)
 
 
