@@ -52,7 +52,8 @@ from grader.tasks.spec import TaskSpec, load_task
 
 MAX_SCORE = 5
 ROOT_ENV = "AUTOGRADER_ROOT"
-"""Moves Gradescope's ``/autograder`` tree (tests simulate it in a temporary folder)."""
+"""Moves Gradescope's ``/autograder`` tree (``grade gradescope-test`` and the tests simulate it
+in a temporary folder)."""
 DEFAULT_ROOT = Path("/autograder")
 MANIFEST = "manifest.json"
 SCRIPTS = ("README.md", "setup.sh", "run_autograder")

@@ -214,6 +214,7 @@ def _last_line(text: str) -> str:
 def shipped_grader_differs(root: Path) -> bool:
     """Whether the grader the zip ships (``source/grader-src/grader``, what setup.sh installs
     on Gradescope) differs from the one this machine runs, in any ``.py`` file."""
+
     def sources(package: Path) -> dict[Path, bytes]:
         return {
             p.relative_to(package): p.read_bytes()
