@@ -543,7 +543,42 @@ def gradescope_build(
     except GraderError as err:
         raise _fail(err) from None
     size = path.stat().st_size / 2**20
-    console.note(f"Wrote {path} ({size:.1f} MB): upload it as the Gradescope autograder")
+    console.note(
+        f"Wrote {path} ({size:.1f} MB): upload it as the Gradescope autograder; try it here "
+        f"first with `grade gradescope-test {path} MODEL`"
+    )
+
+
+@app.command("gradescope-test")
+def gradescope_test(
+    zip_path: Annotated[Path, typer.Argument(metavar="ZIP", help="The built autograder zip.")],
+    submission: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SUBMISSION", help="A model file, or a folder as a student uploads it."
+        ),
+    ],
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds before run_autograder is stopped.")
+    ] = 600.0,
+) -> None:
+    """Run a built autograder ZIP on SUBMISSION as Gradescope does, in a simulated
+    /autograder in a temporary folder, and show the results.json the student will see.
+    setup.sh is NOT run: it grades with the grader installed on this machine. Exit 0 when
+    run_autograder wrote a valid results.json (whatever the score), 2 otherwise."""
+    import tempfile
+
+    from grader.instructors import gradescope_trial as core
+    from grader.report import instructor as instructor_views
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-autograder-") as tmp:
+            run, notes = core.trial(
+                zip_path, submission, Path(tmp) / "autograder", timeout_s=timeout
+            )
+    except GraderError as err:
+        raise _fail(err) from None
+    instructor_views.show_gradescope_results(run.record, notes)
 
 
 @app.command("gradescope-run", hidden=True)

@@ -37,6 +37,27 @@ def test_the_workflow_parses_runs_on_push_and_installs_the_pinned_grader(
     assert "grade tiny01 --json" in steps["Grade tiny01"]["run"]
 
 
+def test_the_workflow_caches_pip_and_the_folders_the_grader_reads_data_from(
+    tiny_task: TaskSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.datasets.cache import cache_root
+    from grader.datasets.locations import keras_cache
+
+    workflow = yaml.safe_load(classroom.workflow(tiny_task))
+    (job,) = workflow["jobs"].values()
+    uses = [step.get("uses", "").split("@")[0] for step in job["steps"]]
+    setup = job["steps"][uses.index("actions/setup-python")]["with"]
+    assert (setup["cache"], setup["cache-dependency-path"]) == ("pip", "pyproject.toml")
+    cache_step = job["steps"][uses.index("actions/cache")]
+    assert uses.index("actions/cache") < len(uses) - 1  # before the grading step
+    assert cache_step["with"]["key"] == "grader-data-${{ runner.os }}-tiny"
+    # The cached folders are where the grader on the runner keeps downloads and parsed arrays.
+    cached = {Path(p.replace("~", str(tmp_path))) for p in cache_step["with"]["path"].split()}
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("GRADER_CACHE", raising=False)
+    assert cached == {cache_root(), keras_cache()}
+
+
 def _workspace(root: Path, task: TaskSpec, model: Path) -> Path:
     shutil.copytree(task.folder, root / "tasks" / task.id)
     (root / "solutions" / task.id).mkdir(parents=True)

@@ -1,10 +1,11 @@
 """Gradescope: the results.json record, and the autograder zip run end to end offline.
 
 The zip is built for a Fashion-MNIST task with a low pass mark, unpacked into a temporary
-tree laid out like Gradescope's ``/autograder`` (source/, submission/, results/, and the
-venv setup.sh would create, here a link to this test's own environment), and its
-``run_autograder`` is run as a subprocess on passing, failing and hostile submissions.
-Every results.json is checked against Gradescope's specification.
+tree laid out like Gradescope's ``/autograder`` by :mod:`grader.instructors.gradescope_trial`
+(what ``grade gradescope-test`` runs: source/, submission/, results/, and the venv setup.sh
+would create, here running this test's own grader), and its ``run_autograder`` is run as a
+subprocess on passing, failing and hostile submissions. Every results.json is checked
+against Gradescope's specification.
 """
 
 from __future__ import annotations
@@ -20,13 +21,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 import grader
-from grader.instructors import gradescope
+from grader import datasets
+from grader.cli import app
+from grader.errors import DatasetError
+from grader.grading.inputs import TRAIN_SAMPLE, GradingData
+from grader.instructors import gradescope, gradescope_trial
 from grader.instructors.gradescope import find_submission, results_dict
+from grader.instructors.submissions import Submission, grade_submission
 from grader.result import ClassScore, Result, RubricLine
-from grader.tasks.spec import TaskSpec
+from grader.sandbox.process import Limits
+from grader.tasks.spec import TaskSpec, load_task
 
 # --- Gradescope's specification (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
 
@@ -162,45 +171,21 @@ def autograder_zip(fashion_task: TaskSpec, tmp_path_factory: pytest.TempPathFact
     return gradescope.build(fashion_task, tmp_path_factory.mktemp("zip") / "autograder.zip")
 
 
-def _unpack(zip_path: Path, root: Path) -> Path:
-    """Lay ``zip_path`` out as Gradescope does: unzipped (modes kept, as unzip does) into
-    source/, run_autograder copied to the root, and the venv setup.sh would create."""
-    source = root / "source"
-    with zipfile.ZipFile(zip_path) as zf:
-        for info in zf.infolist():
-            target = Path(zf.extract(info, source))
-            target.chmod((info.external_attr >> 16) & 0o777)
-    (root / "run_autograder").write_bytes((source / "run_autograder").read_bytes())
-    (root / "run_autograder").chmod(0o755)
-    (root / "submission").mkdir()
-    (root / "results").mkdir()
-    (root / "venv").symlink_to(sys.prefix)
-    return root
-
-
-def _run(root: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
-    proc = subprocess.run(
-        [str(root / "run_autograder")],
-        cwd=root,
-        env={**env, "AUTOGRADER_ROOT": str(root)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    record = json.loads((root / "results" / "results.json").read_text())
-    check_spec(record)
-    return proc, record
+def _run(root: Path) -> tuple[gradescope_trial.Trial, dict[str, Any]]:
+    """Run the tree's run_autograder as ``grade gradescope-test`` does; check the record."""
+    run = gradescope_trial.run_autograder(root, timeout_s=300)
+    check_spec(run.record)
+    return run, run.record
 
 
 @pytest.fixture
 def tree(autograder_zip: Path, tmp_path: Path) -> Path:
-    return _unpack(autograder_zip, tmp_path / "autograder")
+    return gradescope_trial.unpack(autograder_zip, tmp_path / "autograder")
 
 
 @pytest.mark.slow
 def test_a_passing_submission_scores_with_verdict_gap_and_weakest_classes(
-    tree: Path, fashion_models: dict[str, Path]
+    tree: Path, fashion_task: TaskSpec, fashion_models: dict[str, Path]
 ) -> None:
     folder = tree / "submission" / "solutions" / "gs01"
     folder.mkdir(parents=True)
@@ -219,6 +204,48 @@ def test_a_passing_submission_scores_with_verdict_gap_and_weakest_classes(
         record["extra_data"]["heldout_sha256"]
         == json.loads((tree / "source" / "manifest.json").read_text())["heldout_sha256"]
     )
+    # The zip ships only the training rows grading predicts: the same grade as the full data.
+    full = grade_submission(
+        fashion_task,
+        Submission("direct", fashion_models["passing"]),
+        GradingData.load(fashion_task),
+        Limits(),
+    )
+    assert full.train_value is not None
+    assert accuracy == round((full.value or 0.0) * 100, 2)
+    assert record["extra_data"]["heldout_sha256"] == full.heldout_sha256
+    assert f"Training sample: {full.train_value:.2%} vs held-out" in record["output"]
+
+
+class _Unreachable:
+    """Fashion-MNIST where nothing but the autograder's own arrays can be read."""
+
+    name = "fashion_mnist"
+    splits = ("train", "test")
+
+    def load(self, split: str, *, on_progress: Any = None) -> Any:
+        raise DatasetError(f"fashion_mnist {split} read from outside the autograder")
+
+
+@pytest.mark.slow
+def test_the_zip_alone_gives_the_grading_data_of_the_full_dataset(
+    autograder_zip: Path, fashion_task: TaskSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full = GradingData.load(fashion_task)
+    source = gradescope_trial.unpack(autograder_zip, tmp_path / "autograder") / "source"
+    manifest = gradescope.Manifest.read(source)
+    for key, value in gradescope.environment(source, manifest).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setitem(datasets.DATASETS, "fashion_mnist", _Unreachable())
+    shipped = GradingData.load(load_task("gs01", source / "tasks"))
+    assert shipped.sha256 == full.sha256 == manifest.heldout_sha256
+    assert np.array_equal(shipped.inputs, full.inputs)
+    assert np.array_equal(shipped.labels, full.labels)
+    assert shipped.sample is not None and full.sample is not None
+    assert len(shipped.sample.indices) == TRAIN_SAMPLE
+    assert np.array_equal(shipped.sample.indices, full.sample.indices)
+    assert np.array_equal(shipped.sample.inputs, full.sample.inputs)
+    assert np.array_equal(shipped.sample.labels, full.sample.labels)
 
 
 @pytest.mark.slow
@@ -293,9 +320,18 @@ def test_the_zip_has_the_spec_layout_and_executable_scripts(autograder_zip: Path
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
     assert {"setup.sh", "run_autograder", "manifest.json", "tasks/gs01/task.toml"} <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
-    # Fashion-MNIST's held-out split and training split ship as arrays: no network needed.
+    # Fashion-MNIST's held-out split ships as arrays (no network needed), and of its training
+    # split only the 1,000 rows the overfitting hint predicts (the whole split made 29.6 MB).
     assert "data/arrays/fashion_mnist/test/images.npy" in names
-    assert "data/arrays/fashion_mnist/train/labels.npy" in names
+    assert "data/arrays/fashion_mnist/train-sample/images.npy" in names
+    assert not any(n.startswith("data/arrays/fashion_mnist/train/") for n in names)
+    assert autograder_zip.stat().st_size < 10 * 2**20
+    # The zip's README names every file at its top level, and how to try it locally.
+    readme = (source := zipfile.Path(autograder_zip)).joinpath("README.md").read_text()
+    for entry in source.iterdir():
+        if entry.name not in ("README.md", "heldout", "heldout-secret"):
+            assert f"`{entry.name}" in readme, entry.name
+    assert "grade gradescope-test autograder.zip" in readme
 
 
 @pytest.mark.slow
@@ -339,7 +375,9 @@ def test_a_generated_private_heldout_set_ships_as_its_secret(
     monkeypatch.setenv("GRADER_HOME", str(tmp_path / "instructor"))
     monkeypatch.setenv("GRADER_HELDOUT_SECRET", "the cohort's secret")
     task = load_task("task03", Path(__file__).resolve().parents[1] / "tasks")
-    tree = _unpack(gradescope.build(task, tmp_path / "t3.zip"), tmp_path / "autograder")
+    tree = gradescope_trial.unpack(
+        gradescope.build(task, tmp_path / "t3.zip"), tmp_path / "autograder"
+    )
     source = tree / "source"
     assert (source / "heldout-secret").read_text() == "the cohort's secret\n"
     assert not (source / "data" / "arrays" / "shapes_binary" / "test").exists()
@@ -351,35 +389,244 @@ def test_a_generated_private_heldout_set_ships_as_its_secret(
     assert datasets.load_heldout(task).sha256 == manifest.heldout_sha256
 
 
-def test_an_instructor_heldout_folder_ships_with_its_fingerprint(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("inside", [False, True], ids=["outside", "inside-the-task-folder"])
+def test_an_instructor_heldout_folder_ships_once_with_its_fingerprint(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: bool
 ) -> None:
     import shutil
 
-    import numpy as np
     from PIL import Image
 
-    from grader import datasets
     from grader.datasets.folders import read_image_folders
     from tests.test_heldout_folders import _Fixed, write_task
 
-    folder = tmp_path / "private" / "heldout"
+    task_folder = workspace / "tasks" / "held01"
+    folder = task_folder / "heldout" if inside else tmp_path / "private" / "heldout"
     for label, name in enumerate(("circle", "square")):
         (folder / name).mkdir(parents=True)
         for n in range(3):
             pixels = np.full((8, 8, 3), 40 * n + label, dtype=np.uint8)
             Image.fromarray(pixels).save(folder / name / f"{n}.png")
     recorded = read_image_folders(folder, size=(8, 8))
-    task = TaskSpec.from_toml(write_task(workspace, folder, recorded.sha256))
+    task = TaskSpec.from_toml(
+        write_task(workspace, "heldout" if inside else folder, recorded.sha256)
+    )
     monkeypatch.setitem(datasets.DATASETS, "tiny", _Fixed(recorded))
-    tree = _unpack(gradescope.build(task, tmp_path / "held.zip"), tmp_path / "autograder")
+    built = gradescope.build(task, tmp_path / "held.zip")
+    with zipfile.ZipFile(built) as zf:
+        pngs = sorted(n for n in zf.namelist() if n.endswith(".png"))
+    assert pngs == [f"heldout/held01/{c}/{n}.png" for c in ("circle", "square") for n in range(3)]
+    tree = gradescope_trial.unpack(built, tmp_path / "autograder")
     shutil.rmtree(folder)  # Gradescope has only the zip's copy
     source = tree / "source"
     manifest = gradescope.Manifest.read(source)
     assert manifest.heldout_sha256 == recorded.sha256
-    assert sorted(p.name for p in (source / "heldout" / "held01" / "square").iterdir()) == [
-        "0.png", "1.png", "2.png",
-    ]  # fmt: skip
     for key, value in gradescope.environment(source, manifest).items():
         monkeypatch.setenv(key, value)
-    assert datasets.load_heldout(task).sha256 == recorded.sha256
+    shipped = load_task("held01", source / "tasks")
+    assert datasets.load_heldout(shipped).sha256 == recorded.sha256
+
+
+# --- setup.sh's apt part against a stubbed apt-get --------------------------------------------
+
+APT_GET = """#!/bin/sh
+echo "$*" >> "$APT_LOG"
+if [ "$1" = update ]; then
+    n=$(grep -c '^update' "$APT_LOG")
+    [ "$n" -gt "$UPDATE_FAILS" ] || exit 100
+fi
+[ "$1" != install ] || exit "$INSTALL_CODE"
+"""
+
+
+def _apt_part(task: TaskSpec) -> str:
+    text = gradescope.scripts(task)["setup.sh"]
+    subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+    start = text.index("# --- system packages (apt) ---")
+    return "set -euo pipefail\n" + text[start : text.index("# --- end of system packages ---")]
+
+
+@pytest.mark.parametrize(
+    ("update_fails", "install_code", "code", "updates"),
+    [(0, 0, 0, 1), (1, 0, 0, 2), (9, 0, 0, 3), (0, 100, 100, 1)],
+    ids=["update-ok", "update-flaky", "update-down", "install-fails"],
+)
+def test_setup_sh_installs_even_when_apt_get_update_fails(
+    tiny_task: TaskSpec,
+    tmp_path: Path,
+    update_fails: int,
+    install_code: int,
+    code: int,
+    updates: int,
+) -> None:
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name, body in (("apt-get", APT_GET), ("sleep", "#!/bin/sh\nexit 0\n")):
+        (stubs / name).write_text(body)
+        (stubs / name).chmod(0o755)
+    log = tmp_path / "apt.log"
+    log.touch()
+    env = {
+        "PATH": f"{stubs}:{os.environ['PATH']}",
+        "APT_LOG": str(log),
+        "UPDATE_FAILS": str(update_fails),
+        "INSTALL_CODE": str(install_code),
+    }
+    proc = subprocess.run(
+        ["bash", "-c", _apt_part(tiny_task)], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == code, proc.stderr
+    calls = log.read_text().splitlines()
+    assert calls[:-1] == ["update"] * updates
+    assert calls[-1].startswith("install -y --no-install-recommends bubblewrap libseccomp2")
+
+
+def test_the_readme_says_how_to_test_locally_and_pin_the_secret(tiny_task: TaskSpec) -> None:
+    readme = gradescope.scripts(tiny_task)["README.md"]
+    assert readme.startswith("# Gradescope autograder for tiny01")
+    assert "grade gradescope-test autograder.zip path/to/model.keras" in readme
+    assert "does not run `setup.sh`" in readme
+    assert "GRADER_HELDOUT_SECRET_FILE" in readme
+
+
+# --- grade gradescope-test: the zip run on this machine as Gradescope runs it -----------------
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["passing", "failing"])
+def test_gradescope_test_shows_what_the_student_will_see(
+    autograder_zip: Path, fashion_models: dict[str, Path], tmp_path: Path, model: str
+) -> None:
+    submission = fashion_models[model]
+    if model == "failing":  # a repository upload: the model deep in a folder, a .git beside
+        submission = tmp_path / "repo"
+        (submission / ".git").mkdir(parents=True)
+        (submission / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+        (submission / "solutions" / "gs01").mkdir(parents=True)
+        (submission / "solutions" / "gs01" / "model.keras").write_bytes(
+            fashion_models["failing"].read_bytes()
+        )
+    result = runner.invoke(app, ["gradescope-test", str(autograder_zip), str(submission)])
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.stdout.split())  # rich wraps the table to the terminal
+    if model == "passing":
+        assert "Score: 5/5" in shown and "PASS 5/5: " in shown
+        assert "Weakest classes: Shirt" in shown and "Training sample: " in shown
+        assert "passed gs01: held-out accuracy reaches the pass mark (5/5)" in shown
+    else:
+        assert "Score: 0/5" in shown and "FAIL 0/5: 10.00%" in shown
+        assert "40.00 points below the 50% pass mark" in shown
+        assert "failed gs01: held-out accuracy reaches the pass mark (0/5)" in shown
+    assert "Leaderboard: Accuracy" in shown
+    assert "differs" not in result.stderr  # the zip ships the grader that ran it
+
+
+def _zip(path: Path, files: dict[str, str], *, executable: tuple[str, ...] = ()) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o755 if name in executable else 0o644) << 16
+            zf.writestr(info, text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda p: _zip(p, {"hello.txt": "hi"}), "is not a Gradescope autograder (no "
+         "run_autograder or manifest.json at its top level); build one with `grade gradescope"),
+        (lambda p: p.write_bytes(b"not a zip"), "is not a zip file; build one with"),
+        (lambda p: None, "no file at"),
+        (lambda p: _zip(p, {"run_autograder": "#!/bin/sh\necho broken >&2\nexit 3\n",
+                            "manifest.json": "{}"}, executable=("run_autograder",)),
+         "run_autograder wrote no results/results.json (run_autograder exited 3: broken)"),
+        (lambda p: _zip(p, {"run_autograder": '#!/bin/sh\necho \'{"output": "hi"}\' > '
+                            '"$AUTOGRADER_ROOT/results/results.json"\n', "manifest.json": "{}"}),
+         "results/results.json has no numeric score and no scored tests"),
+    ],
+    ids=["not-an-autograder", "not-a-zip", "missing", "writes-no-results", "no-score"],
+)  # fmt: skip
+def test_gradescope_test_refuses_a_zip_it_cannot_run_in_one_line(
+    tmp_path: Path, make: Any, said: str
+) -> None:
+    zip_path = tmp_path / "autograder.zip"
+    make(zip_path)
+    (tmp_path / "model.keras").write_bytes(b"x")
+    result = runner.invoke(app, ["gradescope-test", str(zip_path), str(tmp_path / "model.keras")])
+    assert result.exit_code == 2, result.output
+    assert said in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output and not result.stdout
+
+
+def test_gradescope_test_refuses_a_submission_it_cannot_copy(tmp_path: Path) -> None:
+    zip_path = _zip(tmp_path / "a.zip", {"run_autograder": "", "manifest.json": "{}"})
+    (tmp_path / "model.keras").symlink_to("/etc/shadow")
+    for submission, said in [
+        ("model.keras", "cannot copy the submission: model.keras is a symbolic link"),
+        ("absent.keras", "no submission at"),
+    ]:
+        result = runner.invoke(app, ["gradescope-test", str(zip_path), str(tmp_path / submission)])
+        assert result.exit_code == 2 and said in result.stderr, result.output
+
+
+def test_a_submission_folder_is_copied_without_following_links(tmp_path: Path) -> None:
+    folder = tmp_path / "upload"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "model.keras").write_bytes(b"model")
+    (folder / ".hidden").write_text("kept")
+    (folder / "shadow.keras").symlink_to("/etc/shadow")
+    (folder / "outside").symlink_to(tmp_path)
+    os.mkfifo(folder / "pipe")
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    left_out = gradescope_trial.add_submission(root, folder)
+    copied = root / "submission"
+    assert (copied / "sub" / "model.keras").read_bytes() == b"model"
+    assert (copied / ".hidden").read_text() == "kept"
+    assert os.readlink(copied / "shadow.keras") == "/etc/shadow"
+    assert os.readlink(copied / "outside") == str(tmp_path)
+    assert left_out == ["not copied into the submission: pipe (a named pipe (FIFO))"]
+
+
+def test_gradescope_test_says_when_the_zip_ships_another_grader(
+    tiny_task: TaskSpec, tmp_path: Path
+) -> None:
+    root = gradescope_trial.unpack(gradescope.build(tiny_task, tmp_path / "a.zip"), tmp_path / "t")
+    assert not gradescope_trial.shipped_grader_differs(root)
+    shipped = root / "source" / "grader-src" / "grader" / "result.py"
+    shipped.write_text(shipped.read_text() + "# changed since\n")
+    assert gradescope_trial.shipped_grader_differs(root)
+
+
+def test_a_shipped_training_sample_is_used_only_if_it_is_the_seeded_one(
+    tiny_task: TaskSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.datasets import exported
+    from grader.grading import inputs
+
+    whole = datasets.load("tiny", "train")
+    marked = replace(whole, images=whole.images // 2)  # tells the shipped rows from the real
+    monkeypatch.setenv(exported.ARRAYS_ENV, str(tmp_path))
+    seeded = inputs.sample_indices(len(whole), 10)
+    exported.export_sample(marked, seeded, "tiny", "train", tmp_path)
+    sample = inputs.train_sample(tiny_task, size=10)
+    assert sample is not None and np.array_equal(sample.indices, seeded)
+    assert np.array_equal(
+        sample.inputs, inputs.prepare_inputs(marked.images[seeded], tiny_task.model)
+    )
+    other = np.arange(10)  # not the rows the seed picks: the whole split is read instead
+    exported.export_sample(marked, other, "tiny", "train", tmp_path)
+    sample = inputs.train_sample(tiny_task, size=10)
+    assert sample is not None and np.array_equal(sample.indices, seeded)
+    assert np.array_equal(
+        sample.inputs, inputs.prepare_inputs(whole.images[seeded], tiny_task.model)
+    )
+
+
+def test_gradescope_test_help_says_setup_sh_is_not_run() -> None:
+    result = runner.invoke(app, ["gradescope-test", "--help"])
+    assert result.exit_code == 0
+    assert "setup.sh is NOT run" in " ".join(result.output.split())

@@ -2,9 +2,10 @@
 
 ``grade classroom TASK`` writes ``.github/workflows/grade.yml``: it installs the grader as
 pinned for the Gradescope autograder (:func:`grader.instructors.gradescope.requirements`),
-runs ``grade TASK --json`` on the student's committed model, writes the verdict, score
-and per-class table into the job summary, prints ``Points <score>/5`` and exits with the
-grade's exit code (so the commit shows a red cross until the task passes).
+caching pip's downloads and the task's dataset between runs, runs ``grade TASK --json`` on
+the student's committed model, writes the verdict, score and per-class table into the job
+summary, prints ``Points <score>/5`` and exits with the grade's exit code (so the commit
+shows a red cross until the task passes).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def workflow(task: TaskSpec) -> str:
     template = resources.files("grader.instructors") / "templates" / "classroom.yml.tmpl"
     return template.read_text(encoding="utf-8").format(
         task=task.id,
+        dataset=task.dataset.name,
         grader_version=metadata.version("grader"),
         requirements=" ".join(f'"{p}"' for p in requirements()),
         grade_script=textwrap.indent(grade_script(task.id), " " * 10),

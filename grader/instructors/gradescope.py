@@ -3,12 +3,14 @@
 ``grade gradescope TASK --out autograder.zip`` builds what Gradescope's autograder
 specification asks for (https://gradescope-autograders.readthedocs.io/en/latest/specs/)::
 
+    README.md         what these files are, how to upload, test locally and pin the secret
     setup.sh          installs bubblewrap, Python, TensorFlow CPU and this grader (from
                       grader-src/, pinned to the versions that built the zip)
     run_autograder    a thin shell script: ``grade gradescope-run``
     manifest.json     task id and version, the held-out fingerprint, the pinned versions
-    tasks/<id>/       the task folder
-    data/arrays/      the public splits grading reads (held-out, training sample source)
+    tasks/<id>/       the task folder (without a held-out folder kept inside it)
+    data/arrays/      the public data grading reads: the held-out split, and of the
+                      training split only the fixed sample predicted for the overfitting hint
     heldout/          an instructor's held-out folder (tasks with ``heldout_dir``), or
     heldout-secret    the secret a generated private held-out set is made from
     grader-src/       the grader's source (pyproject.toml, README.md, grader/)
@@ -16,7 +18,8 @@ specification asks for (https://gradescope-autograders.readthedocs.io/en/latest/
 Gradescope unzips it into ``/autograder/source``; for each submission ``run_autograder``
 finds the one model file in ``/autograder/submission``, grades it sandboxed exactly like
 ``grade TASK --model`` and writes ``/autograder/results/results.json``.
-``$AUTOGRADER_ROOT`` (default ``/autograder``) moves the whole tree, for tests.
+``$AUTOGRADER_ROOT`` (default ``/autograder``) moves the whole tree:
+:mod:`grader.instructors.gradescope_trial` runs a zip that way (``grade gradescope-test``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from grader.datasets import exported, secret
 from grader.datasets.base import ProgressCallback, private_splits
 from grader.datasets.heldout import env_var, heldout_folder
 from grader.errors import GraderError, WorkspaceError
-from grader.grading.inputs import GradingData, train_split
+from grader.grading.inputs import GradingData, sample_indices, train_split
 from grader.instructors.submissions import Submission, grade_submission
 from grader.result import RUBRIC_EFFECTS, Result, RubricLine
 from grader.sandbox.files import kind_of
@@ -49,9 +52,13 @@ from grader.tasks.spec import TaskSpec, load_task
 
 MAX_SCORE = 5
 ROOT_ENV = "AUTOGRADER_ROOT"
-"""Moves Gradescope's ``/autograder`` tree (tests simulate it in a temporary folder)."""
+"""Moves Gradescope's ``/autograder`` tree (``grade gradescope-test`` and the tests simulate it
+in a temporary folder)."""
 DEFAULT_ROOT = Path("/autograder")
 MANIFEST = "manifest.json"
+SCRIPTS = ("README.md", "setup.sh", "run_autograder")
+"""The files written from templates at the zip's top level."""
+EXECUTABLE = ("setup.sh", "run_autograder")
 SECRET_FILE = "heldout-secret"
 WEAKEST = 3
 """Classes named in the student's summary as the weakest."""
@@ -212,19 +219,13 @@ def build(task: TaskSpec, out: Path, *, on_progress: ProgressCallback | None = N
     fails now, not on Gradescope) and its fingerprint recorded in the manifest.
     """
     data = GradingData.load(task, on_progress=on_progress)
-    pins = requirements()
-    manifest = Manifest(task.id, task.version, data.sha256, pins)
-    fields = {
-        "task": task.id,
-        "grader_version": metadata.version("grader"),
-        "requirements": " ".join(f'"{p}"' for p in pins),
-    }
+    manifest = Manifest(task.id, task.version, data.sha256, requirements())
     with tempfile.TemporaryDirectory(prefix="grader-gradescope-") as tmp:
         staging = Path(tmp)
         (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1) + "\n")
-        for name in ("setup.sh", "run_autograder"):
-            (staging / name).write_text(_template(name).format(**fields), encoding="utf-8")
-        _copy_tree(task.folder, staging / "tasks" / task.id)
+        for name, text in scripts(task).items():
+            (staging / name).write_text(text, encoding="utf-8")
+        _copy_tree(task.folder, staging / "tasks" / task.id, skip=heldout_folder(task))
         _copy_source(staging / "grader-src")
         _add_data(task, staging)
         try:
@@ -235,15 +236,26 @@ def build(task: TaskSpec, out: Path, *, on_progress: ProgressCallback | None = N
     return out
 
 
-def _template(name: str) -> str:
+def scripts(task: TaskSpec) -> dict[str, str]:
+    """The text of the zip's README.md, setup.sh and run_autograder for ``task``."""
     from importlib import resources
 
-    path = resources.files("grader.instructors") / "templates" / f"{name}.tmpl"
-    return path.read_text(encoding="utf-8")
+    fields = {
+        "task": task.id,
+        "grader_version": metadata.version("grader"),
+        "requirements": " ".join(f'"{p}"' for p in requirements()),
+        "secret_env": secret.SECRET_FILE_ENV,
+    }
+    folder = resources.files("grader.instructors") / "templates"
+    return {
+        name: (folder / f"{name}.tmpl").read_text(encoding="utf-8").format(**fields)
+        for name in SCRIPTS
+    }
 
 
 def _add_data(task: TaskSpec, staging: Path) -> None:
-    """The held-out data (or what makes it) and the training split, into ``staging``."""
+    """The held-out data (or what makes it) and the training sample, into ``staging``: of
+    the training split, only the rows :func:`grader.grading.inputs.train_sample` predicts."""
     arrays = staging / "data" / "arrays"
     folder = heldout_folder(task)
     name, heldout = task.dataset.name, task.dataset.heldout
@@ -257,14 +269,19 @@ def _add_data(task: TaskSpec, staging: Path) -> None:
     if train is not None and train not in private_splits(datasets.get_source(name)):
         # Without a training split here, Gradescope grades without the overfitting check.
         with contextlib.suppress(GraderError):
-            exported.export(datasets.load(name, train), name, train, arrays)
+            whole = datasets.load(name, train)
+            exported.export_sample(whole, sample_indices(len(whole)), name, train, arrays)
 
 
-def _copy_tree(source: Path, target: Path) -> None:
-    """Copy a folder's regular files (no links, no caches) into ``target``."""
+def _copy_tree(source: Path, target: Path, *, skip: Path | None = None) -> None:
+    """Copy a folder's regular files (no links, no caches) into ``target``, leaving out the
+    folder ``skip`` (a held-out folder inside the task folder ships once, as heldout/)."""
+    skipped = skip.resolve() if skip is not None else None
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
         if "__pycache__" in rel.parts or path.is_symlink() or not path.is_file():
+            continue
+        if skipped is not None and path.resolve().is_relative_to(skipped):
             continue
         (target / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target / rel)
@@ -292,7 +309,7 @@ def _zip(staging: Path, out: Path) -> None:
                 continue
             info = zipfile.ZipInfo.from_file(path, path.relative_to(staging).as_posix())
             info.compress_type = zipfile.ZIP_DEFLATED
-            executable = path.name in ("setup.sh", "run_autograder")
+            executable = path.parent == staging and path.name in EXECUTABLE
             info.external_attr = ((0o755 if executable else 0o644) | stat.S_IFREG) << 16
             with path.open("rb") as src, zf.open(info, "w") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)

@@ -1,11 +1,13 @@
-"""Instructors' views: batch progress and summary, validation tables, scaffolding."""
+"""Instructors' views: batch progress and summary, validation tables, scaffolding, and a
+Gradescope results.json as the student sees it."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.table import Table
@@ -227,3 +229,36 @@ def show_scaffold(folder: Path, notes: list[str]) -> None:
     out.print(
         f"Next: fill in reference.py and prompt.md, then [bold]grade validate {folder.name}[/bold]."
     )
+
+
+_TEST_STYLE = {"passed": "green", "failed": "red"}
+
+
+def show_gradescope_results(record: dict[str, Any], notes: list[str]) -> None:
+    """``grade gradescope-test``: the instructor's ``notes``, then the results.json as
+    Gradescope shows it to the student (score, output, then each test as a block, readable at
+    80 columns); its text is shown as written, never as markup."""
+    for line in notes:
+        note(f"note: {line}")
+    out.print(Text(f"Score: {_points(record.get('score'), record.get('max_score'))}", "bold"))
+    if record.get("output"):
+        out.print(Text(str(record["output"])))
+    tests = record.get("tests")
+    if isinstance(tests, list) and tests:
+        out.print(Text("\nTests:", style="bold"))
+    for test in tests if isinstance(tests, list) else []:
+        if not isinstance(test, dict):
+            continue
+        status = str(test.get("status", ""))
+        row = Text(f"{status or '-':>6} ", style=_TEST_STYLE.get(status, "bold"))
+        row.append(f"{test.get('name', '')} ({_points(test.get('score'), test.get('max_score'))})")
+        out.print(row)
+        if test.get("output"):
+            out.print(Text(textwrap.indent(str(test["output"]), " " * 7)))
+    for entry in record.get("leaderboard") or []:
+        if isinstance(entry, dict):
+            out.print(Text(f"Leaderboard: {entry.get('name')} {entry.get('value')}"))
+
+
+def _points(score: Any, max_score: Any) -> str:
+    return f"{score}" if max_score is None else f"{score}/{max_score}"
