@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh Debian machine:
-#   make demo   install, train task01's reference, grade it
+#   make demo   install, train task01's reference, grade it (in build/demo, a workspace of its own)
 #   make test   install, then lint, type-check and run the whole test suite
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
@@ -10,7 +10,11 @@ STAMP   := $(VENV)/.installed
 DEVSTAMP:= $(VENV)/.installed-dev
 FMNIST  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEMO    := build/demo/model.keras
+# The demo is a workspace of its own (its gradebook and model store in build/demo/.grader),
+# reading the catalogue from tasks/: the candidate's .grader, clocks and restores are untouched.
+DEMO_WS := build/demo
+DEMO    := $(DEMO_WS)/model.keras
+DEMO_ENV:= GRADER_HOME=$(CURDIR)/$(DEMO_WS) GRADER_TASKS=$(CURDIR)/tasks
 
 .PHONY: install install-dev data demo test lint bench clean
 
@@ -45,9 +49,9 @@ data:
 	fi
 
 demo: install
-	mkdir -p $(dir $(DEMO))
+	mkdir -p $(DEMO_WS)
 	$(PY) tasks/task01/reference.py $(DEMO)
-	$(VENV)/bin/grade task01 --model $(DEMO)
+	env $(DEMO_ENV) $(VENV)/bin/grade task01 --model $(DEMO)
 
 lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check grader tests bench tasks

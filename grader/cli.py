@@ -209,17 +209,34 @@ def start(
         bool, typer.Option("--restart", help="Reset the task's clock to zero (asks first).")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --restart.")] = False,
+    download: Annotated[
+        bool, typer.Option("--download", help="Download the task's data first, then start.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start the clock even if the data is not here yet.")
+    ] = False,
 ) -> None:
     """Copy the starter to solutions/TASK/solution.py (never overwriting), show the prompt,
-    and start the task's clock."""
-    from grader.practice import gradebook
+    and start the task's clock (not while its data is missing: see --download, --force)."""
+    from grader.errors import DatasetMissingError
+    from grader.practice import exam, gradebook
     from grader.report import catalogue as catalogue_views
+    from grader.report import console
     from grader.report import practice as practice_views
     from grader.tasks import workspace
     from grader.tasks.spec import load_task
 
     try:
         spec = load_task(task_id)
+        if download:
+            with console.download_progress(f"Downloading {spec.dataset.name}") as bar:
+                exam.fetch_data(spec, on_progress=bar)
+        missing = None if download else exam.missing_data(spec)
+        if missing and not force:
+            raise DatasetMissingError(
+                f"{spec.id}'s clock was not started: {missing}. Run `grade start {spec.id} "
+                "--download` to fetch it first, or --force to start the clock anyway."
+            )
         if restart and not yes and gradebook.clock_running(spec.id):
             typer.confirm(f"Reset the clock of {spec.id} to zero?", abort=True, err=True)
         solution, copied = workspace.copy_starter(spec.starter_path, spec.id)
@@ -231,6 +248,11 @@ def start(
     catalogue_views.show_task(spec)
     catalogue_views.show_started(spec, solution, copied)
     practice_views.show_clock_started(clock, started)
+    if missing:
+        console.note(
+            f"warning: {spec.id}'s clock is running but {missing}; it downloads on first use, "
+            "inside the time limit."
+        )
 
 
 @app.command("status")

@@ -11,7 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from tests.conftest import ModelFactory
+from grader.errors import DatasetMissingError
+from grader.practice import gradebook as store
+from tests.conftest import ModelFactory, TinySource
 
 runner = CliRunner()
 
@@ -239,3 +241,79 @@ def test_classroom_writes_the_workflow(workspace: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["classroom", "tiny01", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "grade tiny01 --json" in out.read_text()
+
+
+class _Downloadable:
+    """A dataset that is not on this machine until it is downloaded (``fetched``)."""
+
+    name = "later"
+    splits = ("train", "test")
+
+    def __init__(self) -> None:
+        self.fetched = False
+
+    def load(self, split: str, *, on_progress: object = None) -> object:
+        from grader.datasets import download
+
+        if not self.fetched:
+            download.fetch("https://example.org/later.gz", Path("/nonexistent/later.gz"))
+        return TinySource().load(split)
+
+
+@pytest.fixture
+def data_not_here(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> _Downloadable:
+    """tiny01 on a dataset that only a download brings (the download itself is faked)."""
+    from grader import datasets
+    from grader.datasets import download
+
+    source = _Downloadable()
+    monkeypatch.setitem(datasets.DATASETS, "later", source)
+
+    def fake_fetch(url: str, dest: Path, **_: object) -> Path:
+        if download._OFFLINE.get():
+            raise DatasetMissingError(f"{url} is not on this machine (not downloading now)")
+        source.fetched = True
+        return dest
+
+    monkeypatch.setattr(download, "fetch", fake_fetch)
+    toml = workspace / "tasks" / "tiny01" / "task.toml"
+    toml.write_text(toml.read_text().replace('name = "tiny"', 'name = "later"'))
+    return source
+
+
+@pytest.mark.usefixtures("no_local_data")
+def test_start_without_the_data_says_so_and_starts_no_clock(
+    workspace: Path, data_not_here: _Downloadable
+) -> None:
+    out = runner.invoke(app, ["start", "tiny01"])
+    assert out.exit_code == 2, out.output
+    assert out.stderr.strip() == (
+        "error: tiny01's clock was not started: its data (later) is not on this machine. "
+        "Run `grade start tiny01 --download` to fetch it first, or --force to start the clock "
+        "anyway."
+    )
+    assert not store.clock_running("tiny01")
+    assert not (workspace / "solutions" / "tiny01" / "solution.py").exists()
+
+
+@pytest.mark.usefixtures("no_local_data")
+def test_start_force_starts_the_clock_with_a_warning(
+    workspace: Path, data_not_here: _Downloadable
+) -> None:
+    out = runner.invoke(app, ["start", "tiny01", "--force"])
+    assert out.exit_code == 0, out.output
+    assert store.clock_running("tiny01") and "Clock started for tiny01" in out.stdout
+    assert (
+        "warning: tiny01's clock is running but its data (later) is not on this machine; it "
+        "downloads on first use, inside the time limit." in out.stderr
+    )
+
+
+@pytest.mark.usefixtures("no_local_data")
+def test_start_download_fetches_the_data_then_starts_the_clock(
+    workspace: Path, data_not_here: _Downloadable
+) -> None:
+    out = runner.invoke(app, ["start", "tiny01", "--download"])
+    assert out.exit_code == 0, out.output
+    assert data_not_here.fetched and store.clock_running("tiny01")
+    assert "warning" not in out.stderr

@@ -11,6 +11,7 @@ fields are written ``per_class[].label`` and ``top_confusions[].true`` (RubricLi
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -137,3 +138,70 @@ def test_task_format_example_parses(tmp_path: Path) -> None:
     path.write_text(example.group(1), encoding="utf-8")
     spec = TaskSpec.from_toml(path)
     assert spec.dataset.heldout_dir is not None and spec.dataset.heldout_sha256 is not None
+
+
+README = ROOT / "README.md"
+
+_RUN_CELL_TWICE = """\
+import json, os, sys
+from IPython.core.interactiveshell import InteractiveShell
+from grader.tasks.workspace import workspace_root
+shell = InteractiveShell.instance()
+for _ in range(2):
+    shell.run_cell(sys.argv[1]).raise_error()
+    print("WHERE", json.dumps([os.getcwd(), str(workspace_root())]), flush=True)
+"""
+
+
+def _colab_setup() -> str:
+    """The README's Colab cell up to its ``%cd``: the lines that make the workspace."""
+    found = re.search(r"A Colab cell.*?```python\n(.*?)```", README.read_text(), re.S)
+    assert found, "README has no Colab cell"
+    lines = found.group(1).splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("%cd"))
+    return "\n".join(lines[: end + 1]) + "\n"
+
+
+def test_the_colab_cell_runs_twice_into_the_same_workspace(tmp_path: Path) -> None:
+    """Run the cell's set-up lines twice in IPython (git for real, pip faked): one clone, the
+    clone's folder as cwd and workspace both times, and no shell line with a redirect."""
+    import os
+    import subprocess
+    import sys
+
+    cell = _colab_setup()
+    shell_lines = [line for line in cell.splitlines() if line.startswith("!")]
+    assert shell_lines and not any(c in line for line in shell_lines for c in "<>")
+    upstream = tmp_path / "upstream"
+    (upstream / "tasks" / "task01").mkdir(parents=True)
+    (upstream / "tasks" / "task01" / "task.toml").write_text('id = "task01"\n')
+    (upstream / "grader" / "tasks").mkdir(parents=True)
+    (upstream / "grader" / "tasks" / "__init__.py").write_text("")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(upstream)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "tasks"], check=True)
+    clone = tmp_path / "content" / "grader"
+    cell, repos = re.subn(r'^REPO = "[^"]*"', f'REPO = "{upstream}"', cell, flags=re.M)
+    cell, clones = re.subn(r'^CLONE = "[^"]*"', f'CLONE = "{clone}"', cell, flags=re.M)
+    assert (repos, clones) == (1, 1), cell
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pip").write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "pip.log"}\n')
+    (fake / "pip").chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADER_")}
+    env.update(PATH=f"{fake}:{env['PATH']}", PYTHONPATH=str(ROOT), IPYTHONDIR=str(tmp_path))
+    ran = subprocess.run(
+        [sys.executable, "-c", _RUN_CELL_TWICE, cell],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "fatal" not in ran.stdout + ran.stderr, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    where = [json.loads(line.removeprefix("WHERE ")) for line in lines if line[:6] == "WHERE "]
+    assert where == [[str(clone), str(clone)]] * 2
+    assert (tmp_path / "pip.log").read_text() == f"install -q -e {clone}\n" * 2

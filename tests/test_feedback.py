@@ -163,3 +163,34 @@ def test_no_image_size_hint_for_other_mismatches(tiny_task: TaskSpec) -> None:
     assert feedback.input_size_hint(_colour(tiny_task), [None, 64, 64, 1]) == []
     assert feedback.input_size_hint(tiny_task, [None, 32, 32, 1]) == []
     assert feedback.input_size_hint(_colour(tiny_task), None) == []
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "hinted"),
+    [(0.895, True), (0.89, True), (0.9, False), (0.8899, False), (0.5, False)],
+)
+def test_a_near_miss_within_a_point_of_the_mark_gets_a_hint(
+    tiny_task: TaskSpec, accuracy: float, hinted: bool
+) -> None:
+    found = feedback.hints(tiny_task, _summary(), accuracy=accuracy)
+    near = [h for h in found if h.startswith("Near miss")]
+    assert bool(near) == hinted
+    if hinted:
+        gap = f"{(0.9 - accuracy) * 100:.2f}"
+        assert near == [
+            f"Near miss: {gap} points below the pass mark. Gaps this small usually close with "
+            "a few more epochs, or a learning rate that decays for the last ones "
+            "(ReduceLROnPlateau)."
+        ]
+
+
+def test_a_near_miss_on_colour_photos_also_suggests_augmentation(tiny_task: TaskSpec) -> None:
+    colour = dataclasses.replace(
+        tiny_task, model=dataclasses.replace(tiny_task.model, input_shape=(28, 28, 3))
+    )
+    (hint,) = feedback.hints(colour, _summary(), accuracy=0.895)
+    assert hint.startswith("Near miss: 0.50 points below")
+    assert hint.endswith(
+        "or data augmentation (RandomFlip, RandomRotation, RandomZoom layers) "
+        "for these colour photos."
+    )

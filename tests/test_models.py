@@ -135,6 +135,48 @@ def test_restore_of_a_pruned_model_is_one_line_and_exit_2(workspace: Path) -> No
     assert f"attempt #1 ({sha[:8]}) is no longer kept" in result.stderr
 
 
+def test_restore_refuses_a_kept_file_whose_bytes_no_longer_match_its_sha256(
+    workspace: Path,
+) -> None:
+    good, good_sha = _model(workspace, b"good")
+    _grade(good, good_sha, 0.95, "pass", 5)
+    mine, _ = _model(workspace, b"what I have now")
+    kept = models.stored(good_sha, "model.keras")
+    kept.write_bytes(b"tampered")
+    result = runner.invoke(app, ["restore", "tiny01"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{kept} no longer matches the sha256 it was kept under" in result.stderr
+    assert "delete it and pick another attempt with `grade history tiny01`" in result.stderr
+    assert mine.read_bytes() == b"what I have now"
+    assert [p.name for p in mine.parent.iterdir()] == ["model.keras"]  # no staging left
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "1e400", "-5", "0", "lots", "2GB"])
+def test_a_bad_budget_is_one_line_not_a_traceback(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    kept, kept_sha = _model(workspace, b"kept while the budget was sane")
+    _grade(kept, kept_sha, 0.9, "pass", 5)
+    monkeypatch.setenv(models.BUDGET_ENV, raw)
+    path, sha = _model(workspace, b"m")
+    result = _grade(path, sha, 0.5)  # grading is recorded; the note says why it was not kept
+    (note,) = [n for n in result.notes if models.BUDGET_ENV in n]
+    assert f"must be a positive number of megabytes (e.g. 2048), got '{raw}'" in note
+    restored = runner.invoke(app, ["restore", "tiny01"])
+    assert restored.exit_code == 2, restored.output
+    assert restored.stderr.strip().count("\n") == 0
+    assert "unset it for the default 2048 MB" in restored.stderr
+
+
+@pytest.mark.parametrize(("raw", "mb"), [("", 2048), (" 512 ", 512), ("0.5", 0.5)])
+def test_a_good_budget_is_read_in_megabytes(
+    monkeypatch: pytest.MonkeyPatch, raw: str, mb: float
+) -> None:
+    monkeypatch.setenv(models.BUDGET_ENV, raw)
+    assert models.budget_bytes() == int(mb * 2**20)
+
+
 def test_restore_with_nothing_graded_or_an_unknown_attempt_is_exit_2(workspace: Path) -> None:
     nothing = runner.invoke(app, ["restore", "tiny01"])
     assert nothing.exit_code == 2 and "No graded model of tiny01" in nothing.stderr

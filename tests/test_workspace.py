@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import grader
 from grader.errors import ModelNotFoundError, WorkspaceError
 from grader.tasks.workspace import copy_starter, find_model, using, workspace_root
 
@@ -117,3 +118,33 @@ def test_misplaced_models_never_follow_a_linked_folder(
     (folder / "model").symlink_to(outside_tmp, target_is_directory=True)
     with pytest.raises(ModelNotFoundError, match=r"Run `python solutions/tiny01/solution\.py`"):
         find_model("tiny01")
+
+
+def test_the_package_folder_is_never_the_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second run of the Colab cell `cd`s into the clone's grader/ package: its tasks/
+    subpackage is not a catalogue, so the clone (one folder up) stays the workspace."""
+    monkeypatch.delenv("GRADER_HOME", raising=False)
+    clone = tmp_path / "grader"
+    (clone / "tasks" / "task01").mkdir(parents=True)
+    (clone / "grader" / "tasks").mkdir(parents=True)
+    (clone / "grader" / "tasks" / "__init__.py").write_text("")
+    monkeypatch.chdir(clone / "grader")
+    assert workspace_root() == clone.resolve()
+    monkeypatch.chdir(clone / "grader" / "tasks")
+    assert workspace_root() == clone.resolve()
+
+
+def test_this_packages_own_folder_finds_this_checkouts_catalogue(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("GRADER_HOME", raising=False)
+    package = Path(grader.__file__).resolve().parent
+    checkout = package.parent
+    if not (checkout / "tasks" / "task01" / "task.toml").is_file():
+        pytest.skip("the grader is installed without its checkout's tasks/")
+    monkeypatch.chdir(package)
+    assert workspace_root() == checkout
+    monkeypatch.chdir(tmp_path)  # no catalogue anywhere upward: this checkout's
+    assert workspace_root() == checkout

@@ -27,6 +27,8 @@ OVERFIT_GAP = 0.10
 """Training accuracy this far above held-out accuracy is called overfitting."""
 UNDERFIT_GAP = 0.10
 """Training and held-out accuracy both this far below the pass mark is called underfitting."""
+NEAR_MISS = 0.01
+"""Held-out accuracy this close below the pass mark (1 point) gets the near-miss hint."""
 PARAMS_SHARE = 0.5
 """A model using this share of ``max_params`` or more is far larger than the task needs."""
 DARKENS = 1 / 100
@@ -103,6 +105,8 @@ def hints(
             "training data yet. Train for more epochs, loosen EarlyStopping's patience (or "
             "drop it), and check the learning rate (too high diverges, too low barely moves)."
         )
+    if threshold - NEAR_MISS <= accuracy < threshold:
+        found.append(near_miss(task, accuracy))
     return found
 
 
@@ -115,6 +119,23 @@ def _overall_scale(summary: ModelSummary) -> float | None:
     for scale, _offset in summary.rescaling:
         span *= abs(scale)
     return span
+
+
+def near_miss(task: TaskSpec, accuracy: float) -> str:
+    """What usually closes a gap of under a point: training longer and more gently, and for
+    colour photos, augmentation."""
+    colour = task.model.input_shape[-1] == 3
+    extra = (
+        ", or data augmentation (RandomFlip, RandomRotation, RandomZoom layers) for these "
+        "colour photos"
+        if colour
+        else ""
+    )
+    return (
+        f"Near miss: {(task.grading.threshold - accuracy) * 100:.2f} points below the pass "
+        "mark. Gaps this small usually close with a few more epochs, or a learning rate that "
+        f"decays for the last ones (ReduceLROnPlateau){extra}."
+    )
 
 
 def input_size_hint(task: TaskSpec, model_input: object) -> list[str]:

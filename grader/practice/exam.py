@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from grader.errors import DatasetError, DatasetMissingError, GradebookError, UnknownTaskError
 from grader.practice.gradebook import Attempt, Session, open_gradebook
 from grader.tasks.spec import TaskSpec, load_catalogue
+
+if TYPE_CHECKING:
+    from grader.datasets import ProgressCallback
 
 DEFAULT_MINUTES = 300
 """The real exam's 5 hours."""
@@ -51,15 +55,24 @@ class Skipped:
     reason: str
 
 
+def fetch_data(task: TaskSpec, on_progress: ProgressCallback | None = None) -> None:
+    """Load what grading ``task`` and training its solution read (held-out and train splits),
+    downloading what is missing."""
+    from grader.datasets import load, load_heldout, public_splits  # numpy: lazily
+
+    load_heldout(task, on_progress=on_progress)
+    if "train" in public_splits(task.dataset.name):
+        load(task.dataset.name, "train", on_progress=on_progress)
+
+
 def missing_data(task: TaskSpec) -> str | None:
-    """Why ``task`` cannot be graded here without a download (None: its data is here)."""
-    from grader.datasets import download, load, load_heldout, public_splits  # numpy: lazily
+    """Why ``task`` cannot be graded here without a download (None: its data is here).
+    ``grade exam start`` and ``grade start`` both ask."""
+    from grader.datasets import download
 
     try:
         with download.offline():
-            load_heldout(task)
-            if "train" in public_splits(task.dataset.name):
-                load(task.dataset.name, "train")
+            fetch_data(task)
     except DatasetMissingError:
         return f"its data ({task.dataset.name}) is not on this machine"
     except DatasetError as err:

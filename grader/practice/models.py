@@ -10,6 +10,7 @@ but never a task's best one.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,15 +35,24 @@ def store_dir() -> Path:
 
 
 def budget_bytes() -> int:
-    """The store's size budget: ``$GRADER_MODELS_BUDGET_MB`` megabytes, else 2 GiB."""
+    """The store's size budget: ``$GRADER_MODELS_BUDGET_MB`` megabytes, else 2 GiB.
+
+    Anything but a positive finite number (junk, 0, negative, nan, inf, 1e400) is refused
+    with one line rather than guessed at: a typo must not silently prune the store.
+    """
     raw = os.environ.get(BUDGET_ENV, "").strip()
     if not raw:
         return DEFAULT_BUDGET_MB << 20
     try:
         mb = float(raw)
     except ValueError:
-        raise WorkspaceError(f"${BUDGET_ENV} must be a number of MB, got '{raw}'") from None
-    return max(0, int(mb * (1 << 20)))
+        mb = math.nan
+    if not math.isfinite(mb) or mb <= 0:
+        raise WorkspaceError(
+            f"${BUDGET_ENV} must be a positive number of megabytes (e.g. {DEFAULT_BUDGET_MB}), "
+            f"got {raw!r}; fix it, or unset it for the default {DEFAULT_BUDGET_MB} MB"
+        )
+    return max(1, int(mb * (1 << 20)))
 
 
 def stored(sha256: str, file_name: str | None) -> Path:
@@ -149,10 +159,18 @@ def restore(task: str, attempt: Attempt) -> tuple[Path, Current | None]:
     try:
         with replacing(target) as staged:
             staged.unlink()  # copy_regular creates its target afresh (O_EXCL)
-            copy_regular(source, staged, max_bytes=source.stat().st_size)
+            copied = copy_regular(source, staged, max_bytes=source.stat().st_size)
+            if copied != attempt.model_sha256:  # checked on the bytes copied: no race
+                raise WorkspaceError(
+                    f"{source} no longer matches the sha256 it was kept under (changed or "
+                    f"damaged), so it was not restored; delete it and pick another attempt "
+                    f"with `grade history {task}`"
+                )
         for name in MODEL_NAMES:  # kept above; the other format would be graded first
             if name != target.name:
                 (target.parent / name).unlink(missing_ok=True)
+    except (InvalidModelError, ModelNotFoundError) as err:
+        raise WorkspaceError(f"cannot restore from {source}: {err}") from None
     except OSError as err:
         raise WorkspaceError(f"cannot write {target}: {err.strerror}") from None
     return target, replaced

@@ -36,7 +36,7 @@ def using(root: Path | str | None) -> Iterator[None]:
 
 def workspace_root() -> Path:
     """The folder chosen with :func:`using`, else ``$GRADER_HOME``, else the nearest folder
-    upward holding ``tasks/``, else this checkout."""
+    upward holding a task catalogue ``tasks/``, else this checkout."""
     chosen = _CHOSEN.get()
     if chosen is not None:
         return chosen
@@ -45,10 +45,17 @@ def workspace_root() -> Path:
         return Path(env).resolve()
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
-        if (folder / "tasks").is_dir():
+        if has_catalogue(folder):
             return folder
-    checkout = Path(__file__).resolve().parents[1]
-    return checkout if (checkout / "tasks").is_dir() else here
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if has_catalogue(checkout) else here
+
+
+def has_catalogue(folder: Path) -> bool:
+    """Whether ``folder/tasks/`` is a task catalogue. A Python package named ``tasks`` (this
+    package's own ``grader/tasks/``, when a notebook has ``cd``-ed into ``grader/``) is not."""
+    tasks = folder / "tasks"
+    return tasks.is_dir() and not (tasks / "__init__.py").exists()
 
 
 def solution_dir(task_id: str) -> Path:
