@@ -137,13 +137,15 @@ def show_history(attempts: list[Attempt], summaries: list[TaskProgress]) -> None
         out.print("No attempts recorded yet. Grade one with [bold]grade TASK[/bold].")
         return
     out.print(_attempts_table(attempts))
+    reasons = Table.grid(padding=(0, 2), pad_edge=True)
+    reasons.add_column(style="dim", justify="right", no_wrap=True)
+    reasons.add_column(style="dim", overflow="fold")
     for a in attempts:
-        why = _why(a)
-        if why:
-            line = Text.assemble((f"  #{a.id}  ", "dim"), shown(why, "dim"))
-            out.print(line, overflow="fold")
-    if any(_why(a) for a in attempts):
-        out.print()
+        if why := _why(a):
+            reasons.add_row(f"#{a.id}", shown(why))
+    if reasons.row_count:
+        out.print("", reasons)
+    out.print()
     out.print(_progress_table(summaries))
 
 
@@ -151,7 +153,14 @@ def _attempts_table(attempts: list[Attempt]) -> Table:
     import time
 
     several = len({a.task for a in attempts}) > 1
-    table = Table(title="Attempts", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    table = Table(
+        title="Attempts",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
     names = ("#", "when", *(("task",) if several else ()), "status", "accuracy", "score", "time")
     for name in names:
         justify = "right" if name in ("#", "accuracy", "score") else "left"
@@ -178,7 +187,13 @@ def _progress_table(summaries: list[TaskProgress]) -> Table:
     """Per task: attempts, the accuracy trend (as wide as the terminal allows), best, first
     pass."""
     width = max(8, min(_SPARK_WIDTH, out.width - 56))
-    trend = Table(title="Progress", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    trend = Table(
+        title="Progress",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        show_edge=False,
+    )
     for name in ("task", "attempts", "trend", "best", "best score", "first pass"):
         trend.add_column(name, no_wrap=True, min_width=len(name))
     for s in summaries:
