@@ -15,7 +15,7 @@ import re
 
 _NOISE = re.compile(
     r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IW]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.-]+:\d+\] .*"
+    r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.-]+:\d+\] .*"
     r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate "
     r"compiler flags\."
 )
