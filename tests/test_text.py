@@ -52,7 +52,13 @@ def test_visible_writes_controls_and_bidi_as_escapes() -> None:
 
 def test_visible_keeps_what_is_asked_and_every_printable_name() -> None:
     assert visible("line one\nline two", keep="\n") == "line one\nline two"
-    for name in ("José Ñúñez", "o'brien [1].keras", "李小龙", "می\u200cخواهم", "👩\u200d🎓"):
+    for name in (
+        "José Ñúñez",
+        "o'brien [1].keras",
+        "李小龙",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+        "👩\u200d🎓",
+    ):
         assert visible(name) == name
 
 

@@ -163,8 +163,10 @@ def _attempts_table(attempts: list[Attempt]) -> Table:
     )
     names = ("#", "when", *(("task",) if several else ()), "status", "accuracy", "score", "time")
     for name in names:
-        justify = "right" if name in ("#", "accuracy", "score") else "left"
-        table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))
+        right = name in ("#", "accuracy", "score")
+        table.add_column(
+            name, justify="right" if right else "left", no_wrap=True, min_width=len(name)
+        )
     table.add_column("model", overflow="fold", min_width=len("model"))
     for a in attempts:
         label, style = STATUS_STYLE.get(a.status, (a.status.upper(), "bold"))
