@@ -630,3 +630,27 @@ def test_gradescope_test_help_says_setup_sh_is_not_run() -> None:
     result = runner.invoke(app, ["gradescope-test", "--help"])
     assert result.exit_code == 0
     assert "setup.sh is NOT run" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("d[/e].keras", "e].keras"),
+        (
+            "a\x1b]52;c;SGVsbG8=\x07\x1b[2J\u202eb.keras",
+            "a\\x1b]52;c;SGVsbG8=\\x07\\x1b[2J\\u202eb",
+        ),
+    ],
+    ids=["markup", "escapes"],
+)
+def test_a_hostile_file_name_is_graded_and_shown_escaped(tree: Path, name: str, shown: str) -> None:
+    model = tree / "submission" / name
+    model.parent.mkdir(parents=True, exist_ok=True)
+    model.write_bytes(b"PK\x03\x04 this is not a keras file" * 10)
+    proc, record = _run(tree)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert record["extra_data"]["status"] == "invalid"
+    assert shown in record["output"] and shown in proc.stdout
+    seen = proc.stdout + proc.stderr + json.dumps(record, ensure_ascii=False)
+    assert "\x1b" not in seen and "\\u001b" not in seen and "\u202e" not in seen

@@ -147,3 +147,44 @@ def test_grading_records_the_attempt_with_the_clock(
     (attempt,) = history.load("tiny01")[0]
     assert attempt.status == "pass" and attempt.model_sha256 == record["model_sha256"]
     assert attempt.result == record
+
+
+# --- grade history at 80 columns ------------------------------------------------------------
+
+LONG_REASON = (
+    "invalid model: the model expects input (None, 32, 32, 3); the task feeds (28, 28, 1): "
+    "resize the images or rebuild the input layer"
+)
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_history_is_readable_at_80_and_100_columns(workspace: Path, columns: int) -> None:
+    """Every header whole, each row on one line, and a reason as a sentence, not a column
+    of single words."""
+    runner.invoke(app, ["start", "tiny01"])
+    rows = [("fail", 0.5, 1, "m"), ("invalid", None, 0, LONG_REASON), ("pass", 0.95, 5, "m")]
+    for status, value, score, message in rows:
+        history.record(
+            Result(
+                task="tiny01",
+                status=status,  # type: ignore[arg-type]
+                value=value,
+                score=score,
+                message=message,
+                model_path=str(workspace / "solutions" / "tiny01" / "model.keras"),
+                model_sha256="ab" * 32,
+            )
+        )
+    history.record(Result(task="other02", status="fail", value=0.1, score=0, message="m"))
+    done = runner.invoke(app, ["history"], env={"COLUMNS": str(columns)})
+    assert done.exit_code == 0, done.output
+    lines = done.stdout.splitlines()
+    assert "…" not in done.stdout and max(len(line.rstrip()) for line in lines) <= columns
+    header = next(line.split() for line in lines if line.lstrip().startswith("#"))
+    assert header == ["#", "when", "task", "status", "accuracy", "score", "time", "model"]
+    progress = next(line for line in lines if "attempts" in line)
+    for name in ("task", "attempts", "trend", "best", "best score", "first pass"):
+        assert name in progress
+    assert sum("model.keras abababab" in line for line in lines) == 3  # one line per attempt
+    reason = [line for line in lines if "expects input" in line or "input layer" in line]
+    assert 1 <= len(reason) <= 2 and len(reason[0].split()) >= 10 and "#2" in reason[0]

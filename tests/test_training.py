@@ -113,3 +113,31 @@ def test_validate_runs_the_reference_with_the_tasks_network_setting(
         assert check.status == "ok", check.detail
     elif isolation().network_isolated:
         assert check.status == "fail" and "URLError" in check.detail
+
+
+LOUD_SOLUTION = SAVE_PIXEL_MODEL.replace(
+    'print("PASS 100% (this line means nothing to the grader)")',
+    'print("title \\x1b]0;owned\\x07 clip \\x1b]52;c;SGVsbG8=\\x07 clear \\x1b[2J \\u202eend")',
+).replace(
+    'model.save(Path(__file__).with_name("model.keras"))',
+    'target = Path(__file__).with_name("model.keras")\n'
+    "    model.save(target)\n"
+    '    print(f"saved {{target}}")',
+)
+
+
+def test_train_streams_the_learners_lines_escaped_without_tf_noise_or_private_paths(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    write_solution(workspace, LOUD_SOLUTION.format(order=(0, 1, 2, 3)))
+    result = runner.invoke(app, ["tiny01", "--train"])
+    assert result.exit_code == 0, result.output
+    streamed = result.stderr
+    assert "\x1b" not in streamed and "\x07" not in streamed and "\u202e" not in streamed
+    assert "title \\x1b]0;owned\\x07 clip \\x1b]52;c;SGVsbG8=\\x07 clear \\x1b[2J" in streamed
+    assert "\\u202eend" in streamed
+    assert "│ saved solutions/tiny01/model.keras" in streamed
+    assert "/tmp/grader-" not in streamed and "<sandbox>" not in streamed
+    for noise in ("absl::InitializeLog", "cudart_stub", "oneDNN", "port.cc"):
+        assert noise not in streamed

@@ -7,7 +7,9 @@ task says it needs downloads. It sees the splits it may train on, exported read-
 (:mod:`grader.datasets.exported`), and none of the machine's data folders, the workspace or
 the held-out secret. Only the model file it leaves behind counts, copied out without
 following links and size-capped: what it prints, its exit code and anything it writes
-elsewhere cannot change the grade.
+elsewhere cannot change the grade. Its output is shown with the sandbox's private folder
+written as the place the model is copied to (``saved /tmp/grader-…/work/model.keras`` reads
+``saved solutions/task01/model.keras``).
 """
 
 from __future__ import annotations
@@ -79,12 +81,13 @@ def run_solution(
         work = root / "work"
         copy_regular(script, work / "solution.py", max_bytes=MAX_SCRIPT_BYTES)
         shared = _export_training_data(task, root / "data", on_progress)
+        public = _public_paths(root, work, dest)
         outcome = run_script(
             work / "solution.py",
             root,
             limits,
             network=task.training_network,
-            on_output=on_output,
+            on_output=None if on_output is None else lambda line: on_output(public(line)),
             env={exported.ARRAYS_ENV: str(shared)},
             hide=hidden_folders(task),
             read_only=(shared,),
@@ -95,7 +98,7 @@ def run_solution(
                 "stopped; train for fewer epochs or a smaller model"
             )
         if outcome.returncode != 0:
-            last = outcome.log_tail.strip().splitlines()[-1:] or ["no output"]
+            last = public(outcome.log_tail).strip().splitlines()[-1:] or ["no output"]
             raise SubmissionError(
                 f"{script.name} failed (exit {outcome.returncode}): {last[0][:200]}"
             )
@@ -130,6 +133,22 @@ def _export_training_data(
             continue
         exported.export(data, task.dataset.name, split, folder)
     return folder
+
+
+def _public_paths(root: Path, work: Path, dest: Path) -> Callable[[str], str]:
+    """A line of the child's output with its private paths as the learner knows them: the
+    script's folder as ``dest`` (relative to the current folder when inside it), the rest of
+    the private folder as ``<sandbox>``."""
+    try:
+        home = str(dest.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):  # outside the current folder, or that folder is gone
+        home = str(dest)
+    home = "." if home in ("", ".") else home
+
+    def public(line: str) -> str:
+        return line.replace(str(work), home).replace(str(root), "<sandbox>")
+
+    return public
 
 
 def _duration(seconds: float) -> str:

@@ -16,7 +16,9 @@ neutralised).
 - ``junit.xml``: one ``<testcase>`` per student; ``fail``/``invalid``/``timeout`` are
   failures, ``error`` (the grader could not grade) is an error. Each rubric line adds a
   testcase of its own (classname ``<task>.<student>``), a failure when not met. CI systems
-  read this.
+  read this. Names and messages are written through :func:`grader.text.visible`, so a
+  control character in a file or student name is shown as ``\x1b`` and the file always
+  parses as XML 1.0.
 - ``gradescope/<slug>/results.json`` (the slug is the student's name made folder-safe,
   :func:`grader.instructors.names.slugs`): Gradescope's autograder format, the same record
   ``run_autograder`` writes (:func:`grader.instructors.gradescope.results_dict`).
@@ -36,6 +38,7 @@ from grader.instructors.csvfile import write_rows
 from grader.instructors.lms import write_lms
 from grader.instructors.names import slugs
 from grader.result import Result
+from grader.text import visible
 
 if TYPE_CHECKING:
     from grader.instructors.roster import Roster, RosterEntry
@@ -162,7 +165,7 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
     total_time = sum(g.result.elapsed_s for g in graded)
     suite = ET.Element(
         "testsuite",
-        name=f"grade {task_id}",
+        name=_xml(f"grade {task_id}"),
         tests=str(len(graded) + sum(len(g.result.rubric) for g in graded)),
         failures=str(failures),
         errors=str(errors),
@@ -171,23 +174,30 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
     for g in graded:
         r = g.result
         case = ET.SubElement(
-            suite, "testcase", classname=task_id, name=g.student, time=f"{r.elapsed_s:.3f}"
+            suite,
+            "testcase",
+            classname=_xml(task_id),
+            name=_xml(g.student),
+            time=f"{r.elapsed_s:.3f}",
         )
         if r.status == "error":
-            ET.SubElement(case, "error", message=r.message, type="error")
+            ET.SubElement(case, "error", message=_xml(r.message), type="error")
         elif r.status != "pass":
-            ET.SubElement(case, "failure", message=r.message, type=r.status)
-        ET.SubElement(case, "system-out").text = gradescope.summary_line(r)
+            ET.SubElement(case, "failure", message=_xml(r.message), type=r.status)
+        ET.SubElement(case, "system-out").text = _xml(gradescope.summary_line(r))
         for line in r.rubric:
             rubric_case = ET.SubElement(
                 suite,
                 "testcase",
-                classname=f"{task_id}.{g.student}",
-                name=gradescope.rubric_name(line),
+                classname=_xml(f"{task_id}.{g.student}"),
+                name=_xml(gradescope.rubric_name(line)),
             )
             if not line.met:
                 ET.SubElement(
-                    rubric_case, "failure", message=line.reason, type=f"rubric-{line.effect}"
+                    rubric_case,
+                    "failure",
+                    message=_xml(line.reason),
+                    type=_xml(f"rubric-{line.effect}"),
                 )
     root = ET.Element("testsuites")
     root.append(suite)
@@ -195,6 +205,12 @@ def write_junit(graded: list[Graded], path: Path, task_id: str) -> Path:
     with replacing(path) as tmp:
         ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
     return path
+
+
+def _xml(text: str) -> str:
+    """Untrusted text as JUnit carries it: what XML 1.0 forbids, and every other control or
+    bidi character, made visible (ElementTree quotes ``<&"`` itself)."""
+    return visible(text, keep="\n")
 
 
 def write_gradescope(result: Result, path: Path) -> Path:

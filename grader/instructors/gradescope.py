@@ -49,6 +49,7 @@ from grader.sandbox.files import kind_of
 from grader.sandbox.process import Limits
 from grader.sandbox.static_check import SUFFIXES
 from grader.tasks.spec import TaskSpec, load_task
+from grader.text import visible
 
 MAX_SCORE = 5
 ROOT_ENV = "AUTOGRADER_ROOT"
@@ -76,15 +77,17 @@ def results_dict(result: Result) -> dict[str, Any]:
     The score is the task score out of 5. The student-facing ``output`` carries the verdict,
     the gap to the pass mark, the hints and the per-class accuracy (weakest first); the tests
     are the held-out verdict (the 5 points) and one line per rubric requirement (no points of
-    their own: the rubric acts through the score).
+    their own: the rubric acts through the score). Every text is written through
+    :func:`grader.text.visible`: a control or bidi character in a file name or a layer name
+    reaches the student's page as ``\x1b``, never raw.
     """
     tests: list[dict[str, Any]] = [
         {
-            "name": f"{result.task}: held-out {result.metric} reaches the pass mark",
+            "name": _shown(f"{result.task}: held-out {result.metric} reaches the pass mark"),
             "score": result.score,
             "max_score": MAX_SCORE,
             "status": "passed" if result.passed else "failed",
-            "output": result.message,
+            "output": _shown(result.message),
             "visibility": "visible",
         }
     ]
@@ -92,11 +95,11 @@ def results_dict(result: Result) -> dict[str, Any]:
         effect = "" if line.met else f" ({RUBRIC_EFFECTS.get(line.effect, line.effect)})"
         tests.append(
             {
-                "name": rubric_name(line),
+                "name": _shown(rubric_name(line)),
                 "score": 0,
                 "max_score": 0,
                 "status": "passed" if line.met else "failed",
-                "output": line.reason + effect,
+                "output": _shown(line.reason + effect),
                 "visibility": "visible",
             }
         )
@@ -104,7 +107,7 @@ def results_dict(result: Result) -> dict[str, Any]:
         "score": result.score,
         "max_score": MAX_SCORE,
         "execution_time": round(result.elapsed_s, 3),
-        "output": student_output(result),
+        "output": _shown(student_output(result)),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -118,6 +121,10 @@ def results_dict(result: Result) -> dict[str, Any]:
             "heldout_sha256": result.heldout_sha256,
         },
     }
+
+
+def _shown(text: str) -> str:
+    return visible(text, keep="\n")
 
 
 def student_output(result: Result) -> str:

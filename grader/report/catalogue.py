@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich import box
 from rich.console import JustifyMethod
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from grader.tasks.spec import TaskSpec
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 from grader.report.console import (
     note,
     out,
+    shown,
 )
 
 
@@ -34,9 +36,9 @@ def show_catalogue(tasks: list[TaskSpec], status: dict[str, str] | None = None) 
     if status is not None:
         table.add_column("status")
     for t in tasks:
-        row = [
-            t.id,
-            t.title,
+        row: list[str | Text] = [
+            shown(t.id),
+            shown(t.title),
             str(t.category),
             f"{t.grading.threshold:.0%}",
             f"{t.time_limit_minutes} min",
@@ -45,7 +47,7 @@ def show_catalogue(tasks: list[TaskSpec], status: dict[str, str] | None = None) 
             state = status.get(t.id, "not started")
             style = "green" if state.startswith("passed") else "dim"
             style = "yellow" if state.startswith("clock") else style
-            row.append(f"[{style}]{state}[/]")
+            row.append(Text(state, style=style))
         table.add_row(*row)
     if not tasks:
         out.print("No tasks found. Set GRADER_TASKS or run grade from a folder that has tasks/.")
@@ -58,12 +60,15 @@ def show_task(task: TaskSpec) -> None:
     if task.prompt_path.is_file():
         show_prompt(task.prompt_path.read_text(encoding="utf-8"))
     contract = Table(
-        title=f"{task.id} contract", box=box.SIMPLE_HEAD, title_justify="left", show_header=False
+        title=shown(f"{task.id} contract"),
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        show_header=False,
     )
     contract.add_column(style="dim")
     contract.add_column()
     for key, value in contract_rows(task):
-        contract.add_row(key, value)
+        contract.add_row(key, shown(value))
     out.print(contract)
 
 
@@ -90,7 +95,6 @@ def show_prompt(text: str) -> None:
     """A task's prompt.md: prose as Markdown, code blocks verbatim, indented and never wrapped
     at the terminal's width, so what is copied from them runs."""
     from rich.markdown import Markdown
-    from rich.text import Text
 
     start = 0
     for block in _FENCE.finditer(text):
@@ -108,13 +112,19 @@ def show_prompt(text: str) -> None:
 def show_started(task: TaskSpec, solution: Path, copied: bool) -> None:
     """``grade start``: where to write, and how to grade."""
     if copied:
-        out.print(f"Copied the starter to [bold]{solution}[/bold].")
+        out.print(Text.assemble("Copied the starter to ", shown(str(solution), "bold"), "."))
     else:
         note(f"{solution} already exists; kept it as it is.")
     out.print(
-        f"Write [bold]solution_model()[/bold], run [bold]python {solution}[/bold] to save "
-        f"the model, then [bold]grade {task.id}[/bold]. "
-        f"Time limit: {task.time_limit_minutes} minutes."
+        Text.assemble(
+            "Write ",
+            ("solution_model()", "bold"),
+            ", run ",
+            shown(f"python {solution}", "bold"),
+            " to save the model, then ",
+            shown(f"grade {task.id}", "bold"),
+            f". Time limit: {task.time_limit_minutes} minutes.",
+        )
     )
 
 

@@ -1,6 +1,11 @@
 """The two consoles and the one-line messages: results to stdout; errors, progress, notes to stderr.
 
 Keeping stdout for results alone is what lets ``--json`` print exactly one object.
+
+Untrusted text (file, layer and student names, messages that embed them, a child's output)
+reaches rich only as a :class:`~rich.text.Text` built by :func:`shown`: never read as markup
+(``d[/e].keras`` would crash it, ``[link=…]`` would plant a hyperlink), its control and bidi
+characters made visible by :func:`grader.text.visible`. Markup strings hold only our words.
 """
 
 from __future__ import annotations
@@ -12,8 +17,10 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
+from grader.text import visible
+
 if TYPE_CHECKING:
-    pass
+    from rich.style import StyleType
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -27,24 +34,31 @@ STATUS_STYLE = {
 }
 
 
+def shown(text: str, style: StyleType = "", *, lines: bool = False) -> Text:
+    """Untrusted ``text`` as rich shows it: literal (never read as markup), its control and
+    bidi characters made visible (``\x1b``); with ``lines``, its line breaks kept."""
+    return Text(visible(text, keep="\n" if lines else ""), style=style)
+
+
 def error(message: str) -> None:
     """One red line on stderr: what is wrong and what to do."""
-    err.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
+    err.print(shown(f"error: {message}", style="bold red", lines=True), soft_wrap=True)
 
 
 def note(message: str) -> None:
     """A yellow line on stderr, for caveats that are not failures."""
-    err.print(Text(message, style="yellow"), soft_wrap=True)
+    err.print(shown(message, style="yellow", lines=True), soft_wrap=True)
 
 
 def info(message: str) -> None:
     """A plain line on stdout."""
-    out.print(message, soft_wrap=True)
+    out.print(shown(message, lines=True), soft_wrap=True)
 
 
 def child_line(line: str) -> None:
-    """One line of the learner's solution output, streamed live to stderr."""
-    err.print(Text(f"│ {line}", style="dim"), soft_wrap=True)
+    """One line of the learner's solution output, streamed live to stderr; its escape
+    sequences are shown, never run by the terminal."""
+    err.print(Text(f"│ {visible(line.expandtabs())}", style="dim"), soft_wrap=True)
 
 
 def print_json(text: str) -> None:

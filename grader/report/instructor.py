@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -24,8 +25,10 @@ from grader.report.console import (
     err,
     note,
     out,
+    shown,
     text_bar,
 )
+from grader.text import visible
 
 
 @contextmanager
@@ -60,11 +63,12 @@ def batch_progress(label: str) -> Iterator[tuple[Callable[[int], None], Callable
             if graded.resumed:
                 return
             label, style = STATUS_STYLE[graded.result.status]
-            bar.update(task_id, advance=1, last=f"[{style}] {label} [/] {graded.student}")
+            name = escape(visible(graded.student))  # the column reads markup: ours only
+            bar.update(task_id, advance=1, last=f"[{style}] {label} [/] {name}")
             counts["done"] += 1
             if not err.is_terminal:  # a log file: a bar that never redraws shows nothing
                 line = f"… {counts['done']}/{counts['total']} {label} {graded.student}"
-                err.print(Text(line), soft_wrap=True)
+                err.print(shown(line), soft_wrap=True)
 
         yield on_start, on_result
 
@@ -77,7 +81,7 @@ def show_batch(outcome: BatchOutcome) -> None:
     out.print(_students(outcome))
     table = Table(
         box=box.SIMPLE_HEAD,
-        title=f"{outcome.task.id}: {s.total} submissions",
+        title=shown(f"{outcome.task.id}: {s.total} submissions"),
         title_justify="left",
         show_header=False,
     )
@@ -98,11 +102,11 @@ def show_batch(outcome: BatchOutcome) -> None:
         reasons.add_column("students", justify="right")
         reasons.add_column("reason", overflow="fold")
         for text, count in s.reasons:
-            reasons.add_row(str(count), text)
+            reasons.add_row(str(count), shown(text))
         out.print(reasons)
     _show_beside(outcome)
     _show_unplaced(outcome)
-    out.print(Text(f"Wrote {written(outcome)} to {outcome.out}"), soft_wrap=True)
+    out.print(shown(f"Wrote {written(outcome)} to {outcome.out}"), soft_wrap=True)
 
 
 def written(outcome: BatchOutcome) -> str:
@@ -134,7 +138,7 @@ def _show_unplaced(outcome: BatchOutcome) -> None:
     for student in outcome.unknown:
         graded = by_student.get(student)
         score = str(graded.result.score) if graded else ""
-        table.add_row(Text(student), score, Text(outcome.why.get(student, "")))
+        table.add_row(shown(student), score, shown(outcome.why.get(student, "")))
     out.print(table)
     out.print(
         Text(
@@ -163,9 +167,11 @@ def _students(outcome: BatchOutcome) -> Table:
         why = "" if r.passed else r.message
         if g.copied_from:
             why = f"{why} [copy of {', '.join(g.copied_from)}]".strip()
-        table.add_row(g.student, Text(label, style=style), str(r.score), accuracy, why)
+        table.add_row(
+            shown(g.student), Text(label, style=style), str(r.score), accuracy, shown(why)
+        )
     for entry in outcome.missing:
-        table.add_row(entry.name, Text("MISSING", style="yellow"), "", "", "no submission")
+        table.add_row(shown(entry.name), Text("MISSING", style="yellow"), "", "", "no submission")
     return table
 
 
@@ -180,7 +186,7 @@ def _show_beside(outcome: BatchOutcome) -> None:
         copies.add_column("students", overflow="fold")
         copies.add_column("what is the same", overflow="fold")
         for group in outcome.copies:
-            copies.add_row(", ".join(group.students), group.kind)
+            copies.add_row(shown(", ".join(group.students)), shown(group.kind))
         out.print(copies)
     lines = []
     if outcome.skipped:
@@ -190,7 +196,7 @@ def _show_beside(outcome: BatchOutcome) -> None:
         names = ", ".join(e.name for e in outcome.missing)
         lines.append(f"{len(outcome.missing)} roster student(s) with no submission: {names}")
     for line in lines:
-        out.print(Text(line, style="yellow"), soft_wrap=True)
+        out.print(shown(line, style="yellow"), soft_wrap=True)
 
 
 _CHECK_STYLE = {
@@ -205,19 +211,20 @@ _CHECK_STYLE = {
 def show_stage(line: str) -> None:
     """One line on stderr as ``grade validate`` reaches a stage; plain text in a log file,
     where a live spinner would print nothing."""
-    err.print(Text(f"… {line}", style="dim"), soft_wrap=True, highlight=False)
+    err.print(shown(f"… {line}", style="dim"), soft_wrap=True, highlight=False)
 
 
 def show_validation(reports: list[TaskValidation]) -> None:
     """``grade validate``: a table of checks per task."""
     for rep in reports:
-        table = Table(title=rep.task_id, box=box.SIMPLE_HEAD, title_justify="left")
+        table = Table(title=shown(rep.task_id), box=box.SIMPLE_HEAD, title_justify="left")
         table.add_column("", no_wrap=True)
         table.add_column("check")
         table.add_column("detail", overflow="fold")
         for check in rep.checks:
             mark, style = _CHECK_STYLE[check.status]
-            table.add_row(Text(mark, style=style), check.name, Text(check.detail, style=style))
+            detail = shown(check.detail, style=style, lines=True)
+            table.add_row(Text(mark, style=style), shown(check.name), detail)
         out.print(table)
 
 
@@ -225,9 +232,19 @@ def show_scaffold(folder: Path, notes: list[str]) -> None:
     """``grade new``: what was written and what to do next."""
     for line in notes:
         note(f"note: {line}")
-    out.print(f"Created [bold]{folder}[/bold]: task.toml, prompt.md, starter.py, reference.py.")
     out.print(
-        f"Next: fill in reference.py and prompt.md, then [bold]grade validate {folder.name}[/bold]."
+        Text.assemble(
+            "Created ",
+            shown(str(folder), "bold"),
+            ": task.toml, prompt.md, starter.py, reference.py.",
+        )
+    )
+    out.print(
+        Text.assemble(
+            "Next: fill in reference.py and prompt.md, then ",
+            shown(f"grade validate {folder.name}", "bold"),
+            ".",
+        )
     )
 
 

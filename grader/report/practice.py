@@ -25,7 +25,7 @@ from grader.report.console import (
     fmt_pct,
     note,
     out,
-    text_bar,
+    shown,
 )
 
 
@@ -54,11 +54,17 @@ def show_clock_started(clock: Clock, started: bool) -> None:
     """``grade start``: the clock just started, or the one already running."""
     if started:
         out.print(
-            f"Clock started for [bold]{clock.task}[/bold]: {fmt_minutes(clock.time.limit_s)}."
+            Text.assemble(
+                "Clock started for ",
+                shown(clock.task, "bold"),
+                f": {fmt_minutes(clock.time.limit_s)}.",
+            )
         )
     else:
         out.print(
-            Text.assemble(f"Clock for {clock.task} already running: ", _clock_text(clock.time))
+            Text.assemble(
+                "Clock for ", shown(clock.task), " already running: ", _clock_text(clock.time)
+            )
         )
         note("Use `grade start --restart` to reset it.")
 
@@ -90,16 +96,16 @@ def show_status(clocks: list[Clock], session: Session | None, known: set[str]) -
         line = _clock_text(c.time)
         if c.task not in known:
             line.append("  task no longer in the catalogue", style="magenta")
-        grid.add_row(c.task, line)
+        grid.add_row(shown(c.task), line)
     if session is not None:
         grid.add_row(f"exam #{session.id}", _clock_text(session.time))
-        grid.add_row("", Text(", ".join(session.tasks), style="dim"))
+        grid.add_row("", shown(", ".join(session.tasks), style="dim"))
     out.print(Panel(grid, title="Clocks", title_align="left", box=box.ROUNDED))
 
 
 _SPARK = "▁▂▃▄▅▆▇█"
 _SPARK_WIDTH = 40
-"""``grade history`` draws the trend of the latest attempts only."""
+"""``grade history`` draws the trend of the latest attempts only (fewer on a narrow terminal)."""
 
 
 def sparkline(values: list[float | None]) -> str:
@@ -121,61 +127,102 @@ def history_json(attempts: list[Attempt], summaries: list[TaskProgress]) -> str:
 
 
 def show_history(attempts: list[Attempt], summaries: list[TaskProgress]) -> None:
-    """``grade history``: every attempt, then each task's trend, best score and first pass."""
-    import time
+    """``grade history``: every attempt, then each task's trend, best score and first pass.
 
+    Readable at 80 columns: every header whole, the task column only when several tasks are
+    listed, and the reason of an invalid, timed-out or failed-to-grade attempt under the
+    table at full width (``#3  the model expects…``), not squeezed into a column.
+    """
     if not attempts:
         out.print("No attempts recorded yet. Grade one with [bold]grade TASK[/bold].")
         return
-    table = Table(title="Attempts", box=box.SIMPLE_HEAD, title_justify="left")
-    names = ("#", "when", "task", "model", "status", "accuracy", "", "score", "time used", "why")
+    out.print(_attempts_table(attempts))
+    reasons = Table.grid(padding=(0, 2), pad_edge=True)
+    reasons.add_column(style="dim", justify="right", no_wrap=True)
+    reasons.add_column(style="dim", overflow="fold")
+    for a in attempts:
+        if why := _why(a):
+            reasons.add_row(f"#{a.id}", shown(why))
+    if reasons.row_count:
+        out.print("", reasons)
+    out.print()
+    out.print(_progress_table(summaries))
+
+
+def _attempts_table(attempts: list[Attempt]) -> Table:
+    import time
+
+    several = len({a.task for a in attempts}) > 1
+    table = Table(
+        title="Attempts",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
+        show_edge=False,
+    )
+    names = ("#", "when", *(("task",) if several else ()), "status", "accuracy", "score", "time")
     for name in names:
-        table.add_column(name, justify="right" if name in ("#", "accuracy", "score") else "left")
+        right = name in ("#", "accuracy", "score")
+        table.add_column(
+            name, justify="right" if right else "left", no_wrap=True, min_width=len(name)
+        )
+    table.add_column("model", overflow="fold", min_width=len("model"))
     for a in attempts:
         label, style = STATUS_STYLE.get(a.status, (a.status.upper(), "bold"))
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.created_at))
-        used = fmt_minutes(a.time_used_s) + ("  late" if a.late else "")
+        when = time.strftime("%d %b %H:%M", time.localtime(a.created_at))
+        used = fmt_minutes(a.time_used_s) + (" late" if a.late else "")
         table.add_row(
             str(a.id),
             when,
-            a.task,
-            _model_cell(a),
+            *((shown(a.task),) if several else ()),
             Text(f" {label} ", style),
             fmt_pct(a.value),
-            text_bar(a.value or 0.0, 10),
             f"{a.score}/5",
             Text(used, style="red" if a.late else ""),
-            _why(a),
+            _model_cell(a),
         )
-    out.print(table)
-    trend = Table(title="Progress", box=box.SIMPLE_HEAD, title_justify="left")
-    for name in ("task", "attempts", "accuracy over time", "best", "best score", "first pass at"):
-        trend.add_column(name)
+    return table
+
+
+def _progress_table(summaries: list[TaskProgress]) -> Table:
+    """Per task: attempts, the accuracy trend (as wide as the terminal allows), best, first
+    pass."""
+    width = max(8, min(_SPARK_WIDTH, out.width - 56))
+    trend = Table(
+        title="Progress",
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        show_edge=False,
+    )
+    for name in ("task", "attempts", "trend", "best", "best score", "first pass"):
+        trend.add_column(name, no_wrap=True, min_width=len(name))
     for s in summaries:
         first = "not yet" if not s.passed else fmt_minutes(s.time_to_first_pass_s)
         trend.add_row(
-            s.task,
+            shown(s.task),
             str(s.attempts),
-            Text(sparkline(s.values[-_SPARK_WIDTH:]), style="cyan"),
+            Text(sparkline(s.values[-width:]), style="cyan"),
             fmt_pct(s.best_value),
             f"{s.best_score}/5",
             first,
         )
-    out.print(trend)
+    return trend
 
 
-def _model_cell(attempt: Attempt) -> str:
+def _model_cell(attempt: Attempt) -> Text:
     """``model.keras 1a2b3c4d``: which file was graded, and which bytes."""
     sha = (attempt.model_sha256 or "")[:SHORT]
-    return " ".join(part for part in (attempt.model_file or "-", sha) if part)
+    return shown(" ".join(part for part in (attempt.model_file or "-", sha) if part))
 
 
-def _why(attempt: Attempt) -> Text:
-    """The one-line reason of an ``invalid`` or ``timeout`` attempt (blank otherwise)."""
+def _why(attempt: Attempt) -> str:
+    """The first line of why an ``invalid``, ``timeout`` or ``error`` attempt got no grade."""
     if attempt.status not in ("invalid", "timeout", "error"):
-        return Text("")
+        return ""
     message = str(attempt.result.get("message", "")).removeprefix("invalid model: ")
-    return Text(message.splitlines()[0] if message else "", style="dim")
+    return message.splitlines()[0] if message else ""
 
 
 def _session_dict(session: Session) -> dict[str, object]:
@@ -195,13 +242,13 @@ def show_session(session: Session, scores: dict[str, list[int]] | None = None) -
     grid.add_column(style="dim")
     grid.add_column()
     if scores is None:
-        grid.add_row("tasks", ", ".join(session.tasks))
+        grid.add_row("tasks", shown(", ".join(session.tasks)))
     else:
         for task in session.tasks:
             mine = scores.get(task, [])
             plural = "s" if len(mine) != 1 else ""
             best = f"best {max(mine)}/5 ({len(mine)} attempt{plural})" if mine else ""
-            grid.add_row(task, best or "not graded yet")
+            grid.add_row(shown(task), best or "not graded yet")
     grid.add_row("time", _clock_text(session.time))
     grid.add_row("next", "grade each task as usual; `grade exam submit` when done")
     out.print(Panel(grid, title=f"Exam #{session.id}", title_align="left", box=box.ROUNDED))
@@ -231,7 +278,7 @@ def show_exam(result: ExamReport) -> None:
         table.add_column(name)
     for o in result.outcomes:
         stars = "★" * o.best_score + "☆" * (5 - o.best_score)
-        table.add_row(o.task, str(o.category), str(o.attempts), f"{stars} {o.best_score}/5")
+        table.add_row(shown(o.task), str(o.category), str(o.attempts), f"{stars} {o.best_score}/5")
     out.print(table)
     verdict = ("PASS", "bold white on green") if result.passed else ("FAIL", "bold white on red")
     out.print(
@@ -263,7 +310,7 @@ def show_replaced(task: str, previous: Current, graded: Attempt | None) -> None:
 def show_restored(attempt: Attempt, target: Path, replaced: Current | None) -> None:
     """``grade restore``: what was put back, and what it replaced (kept too)."""
     sha = (attempt.model_sha256 or "")[:SHORT]
-    out.print(f"Restored {target} ({sha}, {_graded(attempt)}).", soft_wrap=True)
+    out.print(shown(f"Restored {target} ({sha}, {_graded(attempt)})."), soft_wrap=True)
     if replaced is not None and replaced.sha256 != attempt.model_sha256:
         note(
             f"The model it replaced ({replaced.sha256[:SHORT]}) is kept; "

@@ -19,6 +19,7 @@ from grader.report.console import (
     fmt_pct,
     note,
     out,
+    shown,
     text_bar,
 )
 from grader.result import RUBRIC_EFFECTS
@@ -43,21 +44,24 @@ def result_text(result: Result, title: str = "", width: int = 100) -> str:
     )
     console.print(_panel(result, title))
     for line in result.notes:
-        console.print(f"note: {line}", soft_wrap=True)
+        console.print(shown(f"note: {line}", lines=True), soft_wrap=True)
     return buffer.getvalue()
 
 
 def _panel(result: Result, title: str) -> Panel:
     label, style = STATUS_STYLE[result.status]
-    head = Text.assemble((f" {label} ", style), "  ", (f"{result.task}", "bold"), f"  {title}")
+    head = Text.assemble(
+        (f" {label} ", style), "  ", shown(result.task, "bold"), "  ", shown(title)
+    )
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="dim")
     summary.add_column()
-    summary.add_row("verdict", Text(result.message, style="bold"))
+    summary.add_row("verdict", shown(result.message, "bold", lines=True))
     if result.value is not None:
         gap = (result.margin or 0.0) * 100
         summary.add_row(
-            result.metric, f"{fmt_pct(result.value)}   (pass mark {fmt_pct(result.threshold)})"
+            shown(result.metric),
+            f"{fmt_pct(result.value)}   (pass mark {fmt_pct(result.threshold)})",
         )
         summary.add_row("gap", Text(f"{gap:+.2f} points", style="green" if gap >= 0 else "red"))
         summary.add_row(
@@ -82,7 +86,7 @@ def _panel(result: Result, title: str) -> Panel:
             "graded in", f"{result.elapsed_s:.1f} s on {result.n_heldout:,} held-out images"
         )
     if result.model_sha256:
-        summary.add_row("model", f"{result.model_path}  sha256 {result.model_sha256[:12]}")
+        summary.add_row("model", shown(f"{result.model_path}  sha256 {result.model_sha256[:12]}"))
     parts: list[Table | Text] = [summary]
     if result.rubric:
         parts.append(_rubric_table(result))
@@ -90,9 +94,9 @@ def _panel(result: Result, title: str) -> Panel:
         parts.append(_per_class_table(result))
     if result.top_confusions:
         mixups = ", ".join(f"{c.true} → {c.predicted} ({c.count})" for c in result.top_confusions)
-        parts.append(Text.assemble(("Most confused: ", "bold"), mixups))
+        parts.append(Text.assemble(("Most confused: ", "bold"), shown(mixups)))
     for hint in result.hints:
-        parts.append(Text.assemble(("hint: ", "bold yellow"), hint))
+        parts.append(Text.assemble(("hint: ", "bold yellow"), shown(hint, lines=True)))
     border = "green" if result.passed else "red"
     return Panel(
         Group(*parts), title=head, title_align="left", border_style=border, box=box.ROUNDED
@@ -111,7 +115,7 @@ def _per_class_table(result: Result) -> Table:
     table.add_column("n", justify="right", style="dim")
     for c in result.per_class:
         style = "red" if c.accuracy < threshold else "green"
-        name = Text(c.name + ("  ← weakest" if c.label in weakest else ""))
+        name = shown(c.name + ("  ← weakest" if c.label in weakest else ""))
         table.add_row(
             str(c.label),
             name,
@@ -130,11 +134,11 @@ def _rubric_table(result: Result) -> Table:
     for line in result.rubric:
         if line.met:
             mark = Text("✓", style="green")
-            why = Text(line.reason)
+            why = shown(line.reason, lines=True)
         else:
             style = "yellow" if line.effect == "warn" else "red"
             mark = Text("✗", style=f"bold {style}")
             label = RUBRIC_EFFECTS.get(line.effect, line.effect)
-            why = Text.assemble(line.reason, (f"  ({label})", style))
-        table.add_row(mark, line.name, why)
+            why = Text.assemble(shown(line.reason, lines=True), (f"  ({label})", style))
+        table.add_row(mark, shown(line.name), why)
     return table

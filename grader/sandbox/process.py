@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from grader.errors import SandboxError
+from grader.sandbox.child_log import is_tf_noise
 from grader.sandbox.confine import isolation, seccomp_file, seccomp_program
 
 WORKER = Path(__file__).with_name("_worker.py")
@@ -284,7 +285,8 @@ def run_script(
     hide: tuple[Path, ...] = (),
     read_only: tuple[Path, ...] = (),
 ) -> RunOutcome:
-    """Run ``script`` (already inside ``root``) as ``__main__``, streaming its output lines.
+    """Run ``script`` (already inside ``root``) as ``__main__``, streaming its output lines
+    (TensorFlow's start-up logging left out, :mod:`grader.sandbox.child_log`).
 
     ``env`` adds variables to the minimal child environment (e.g. where the data lives);
     ``read_only`` and ``hide`` are passed to :meth:`grader.sandbox.confine.Isolation.wrap`.
@@ -306,6 +308,8 @@ def run_script(
         assert proc.stdout is not None
         for raw in proc.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
+            if is_tf_noise(line):
+                continue
             lines.append(line)
             del lines[:-40]
             if on_output:
