@@ -19,6 +19,7 @@ needs_bwrap = pytest.mark.skipif(
 
 def run_wrapped(code: str, root: Path, **kwargs: object) -> str:
     (root / "work").mkdir(exist_ok=True)
+    isolation().hand_over(root)
     argv = isolation().wrap([sys.executable, "-I", "-c", code], root, **kwargs)  # type: ignore[arg-type]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False).stdout
 
@@ -29,6 +30,7 @@ def test_folders_outside_the_view_are_absent_and_hidden_ones_inside_it_empty(
 ) -> None:
     (outside_tmp / "labels.txt").write_text("3 1 4 1 5")
     inside = Path(tempfile.mkdtemp(dir=sys.prefix, prefix="grader-test-"))  # the venv is bound
+    inside.chmod(0o755)  # readable like the rest of the venv, by a child switched to nobody
     try:
         (inside / "labels.txt").write_text("2 7 1 8")
         paths = [str(outside_tmp), str(inside)]
