@@ -157,7 +157,7 @@ except OSError as err:
 )
 def test_a_fork_bomb_stops_at_the_process_limit() -> None:
     started = time.monotonic()
-    outcome, lines = run(FORK_BOMB, Limits(wall_s=30, processes=64))
+    _, lines = run(FORK_BOMB, Limits(wall_s=30, processes=64))
     assert lines and lines[-1].startswith("stopped"), lines
     assert int(lines[-1].split()[1]) < 64 and lines[-1].split()[2] == str(errno.EAGAIN)
     assert time.monotonic() - started < 25  # stopped by the limit, not the wall clock

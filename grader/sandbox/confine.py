@@ -29,11 +29,10 @@ The seccomp filter refuses ``socket(AF_UNIX, ...)`` (EACCES), so even with the h
 network namespace shared (``[training] network = true``) the child cannot reach an
 abstract-namespace socket (D-Bus, X11) or any socket file; ``io_uring_setup`` (ENOSYS),
 whose ring could open and connect sockets without passing the filter; and ``ptrace`` and
-``process_vm_readv/writev`` (EPERM), so a child of a fork-server cannot reach into it.
-``keyctl``, ``add_key`` and
-``request_key`` (EPERM) are refused too: the session keyring the grader was started in is
-otherwise readable by the child. ``socketpair`` still works (Python's multiprocessing uses it). Syscalls of other
-architectures are killed.
+``process_vm_readv/writev`` (EPERM), so a child of a fork-server cannot reach into it;
+``keyctl``, ``add_key`` and ``request_key`` (EPERM), since the session keyring the grader was
+started in is otherwise readable by the child. ``socketpair`` still works (Python's
+multiprocessing uses it). Syscalls of other architectures are killed.
 
 In every case the child runs in its own process group, so a timeout kills all of it, and
 with a PID namespace nothing it forks outlives it.
@@ -50,7 +49,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.errors import SandboxError
@@ -392,21 +391,21 @@ def _candidates(privileged: bool) -> list[Isolation]:
     """Every confinement to try, strongest first; as root, each with the user switch first."""
     setpriv = shutil.which("setpriv")
     users = [sandbox_user(), None] if privileged and setpriv else [None]
-    common = [
-        {"privileged": privileged, "user": user, "setpriv": setpriv or "setpriv"}
-        for user in users
-    ]
-    found: list[Isolation] = []
+    kinds: list[Isolation] = []
     bwrap = shutil.which("bwrap")
     if bwrap:
-        for filtered in (True, False):
-            found += [Isolation("bwrap", bwrap, socket_filter=filtered, **c) for c in common]
+        kinds += [Isolation("bwrap", bwrap, socket_filter=f) for f in (True, False)]
     unshare = shutil.which("unshare")
     if unshare:
         for flags in _UNSHARE_VARIANTS:
             if not (privileged and "--user" in flags):  # as root it would map only uid 0
-                found += [Isolation("unshare", unshare, flags, **c) for c in common]
-    return found + [Isolation("none", **c) for c in common]
+                kinds.append(Isolation("unshare", unshare, flags))
+    kinds.append(Isolation("none"))
+    return [
+        replace(kind, privileged=privileged, user=user, setpriv=setpriv or "setpriv")
+        for kind in kinds
+        for user in users
+    ]
 
 
 @functools.cache
