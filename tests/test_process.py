@@ -153,7 +153,8 @@ except OSError as err:
 
 
 @pytest.mark.skipif(
-    not isolation().bounds_processes, reason="no user of its own to count processes for here"
+    not isolation().bounds_processes,
+    reason="the process limit applies only to a child switched to its own user (run as root)",
 )
 def test_a_fork_bomb_stops_at_the_process_limit() -> None:
     started = time.monotonic()

@@ -117,13 +117,9 @@ class Isolation:
 
     @property
     def bounds_processes(self) -> bool:
-        """``RLIMIT_NPROC`` counts only this sandbox's processes (its own user namespace) or
-        those of the switched-to user; never the grader's own user's other processes."""
-        if self.user is not None:
-            return True
-        return not self.privileged and (
-            self.kind == "bwrap" or (self.kind == "unshare" and "--user" in self.flags)
-        )
+        """``RLIMIT_NPROC`` can be set: the child runs as the switched-to user, so the limit
+        never counts the grader's own user's other processes (a desktop's browser threads)."""
+        return self.user is not None
 
     @property
     def note(self) -> str | None:
@@ -351,7 +347,8 @@ def _works(argv: list[str], pass_fds: tuple[int, ...] = ()) -> bool:
 
 
 _PROBE = [sys.executable, "-I", "-c", ""]
-"""What a probe runs: this Python, so a switched-to user that cannot read it is caught."""
+"""What a probe runs where the child switches user: this Python, so a user that cannot read
+it is caught (elsewhere ``true`` is enough)."""
 
 
 def _wrapped_works(candidate: Isolation, program: bytes | None = None) -> bool:
@@ -359,11 +356,12 @@ def _wrapped_works(candidate: Isolation, program: bytes | None = None) -> bool:
         root = Path(tmp)
         (root / "work").mkdir()
         candidate.hand_over(root)
+        argv = _PROBE if candidate.user is not None else ["true"]
         if program is None:
-            return _works(candidate.wrap(_PROBE, root))
+            return _works(candidate.wrap(argv, root))
         fd = seccomp_file(program)
         try:
-            return _works(candidate.wrap(_PROBE, root, seccomp_fd=fd), (fd,))
+            return _works(candidate.wrap(argv, root, seccomp_fd=fd), (fd,))
         finally:
             os.close(fd)
 

@@ -81,8 +81,8 @@ class Limits:
     file_size_mb: int = 256
     """Largest file the child may write (RLIMIT_FSIZE)."""
     processes: int = field(default_factory=process_cap)
-    """RLIMIT_NPROC: processes and threads of the child's user, where that user is the
-    sandbox's alone (see :attr:`grader.sandbox.confine.Isolation.bounds_processes`)."""
+    """RLIMIT_NPROC: processes and threads of the child's user, set only where the child
+    switched to its own user (see :attr:`grader.sandbox.confine.Isolation.bounds_processes`)."""
     disk_mb: int = DISK_MB
     """Bytes a script may leave in its private directory (:func:`run_script` only)."""
     threads: int = 0
