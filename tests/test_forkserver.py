@@ -102,6 +102,7 @@ sys.exit(real.main(sys.argv))
 def hostile_worker() -> Iterator[Path]:
     """The wrapper, placed inside the venv: a folder every child's view binds."""
     folder = Path(tempfile.mkdtemp(dir=sys.prefix, prefix="grader-test-"))
+    folder.chmod(0o755)  # readable like the rest of the venv, by a child switched to nobody
     path = folder / "hostile_worker.py"
     path.write_text(HOSTILE.format(worker=str(WORKER)))
     yield path
@@ -209,6 +210,7 @@ def test_a_zygote_that_is_not_single_threaded_refuses_and_batch_falls_back_with_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = Path(tempfile.mkdtemp(dir=sys.prefix, prefix="grader-test-"))
+    folder.chmod(0o755)
     threaded = folder / "threaded_worker.py"
     threaded.write_text(
         "import threading, time, runpy, sys\n"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,3 +220,58 @@ def test_model_swapped_on_disk_mid_grade_changes_nothing(
     assert result.status == "pass" and result.value == 1.0, result.message
     assert result.model_sha256 == hashlib.sha256(good_bytes).hexdigest()
     assert result.model_path == str(original)
+
+
+MOUNT_ATTEMPTS = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+MS_RDONLY, MS_REMOUNT, MS_BIND = 1, 32, 4096
+
+def report(label, rc):
+    print(label, "done" if rc == 0 else f"blocked {{ctypes.get_errno()}}")
+
+report("remount-usr", libc.mount(None, b"/usr", None, MS_REMOUNT | MS_BIND, None))
+report("remount-venv", libc.mount(None, sys.prefix.encode(), None, MS_REMOUNT | MS_BIND, None))
+report("umount-cover", libc.umount2({hidden!r}.encode(), 2))
+report("umount-usr", libc.umount2(b"/usr", 2))
+for label, path in (("write-usr", "/usr/{marker}"), ("write-venv", sys.prefix + "/{marker}")):
+    try:
+        open(path, "w").write("planted")
+        print(label, "done")
+    except OSError as err:
+        print(label, "blocked", err.errno)
+print("hidden", os.listdir({hidden!r}))
+for label, call in (("mknod", lambda: os.mknod("disk", 0o600 | 0o060000, os.makedev(8, 0))),
+                    ("chroot", lambda: os.chroot("/tmp"))):
+    try:
+        call()
+        print(label, "done")
+    except OSError as err:
+        print(label, "blocked", err.errno)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the root case: run as root, as CI does")
+@needs_bwrap
+def test_as_root_a_script_cannot_unmount_remount_mknod_or_chroot() -> None:
+    """Root's capabilities would let solution.py lift the cover off hidden data and plant
+    files in /usr or the venv for the next grade: every attempt fails, the host is unchanged."""
+    hidden = Path(tempfile.mkdtemp(dir=sys.prefix, prefix="grader-test-"))  # bound, then hidden
+    hidden.chmod(0o755)
+    (hidden / "labels.npy").write_bytes(b"secret")
+    marker = f"grader-test-{os.getpid()}"
+    try:
+        source = MOUNT_ATTEMPTS.format(hidden=str(hidden), marker=marker)
+        _, lines, _ = run(source, hide=(hidden,))
+        said = dict(line.split(" ", 1) for line in lines if " " in line)
+        refused = ("remount-usr", "remount-venv", "umount-cover", "umount-usr", "mknod", "chroot")
+        for label in refused:
+            assert said[label] == f"blocked {errno.EPERM}", (label, lines)
+        assert said["write-usr"] == said["write-venv"] == f"blocked {errno.EROFS}", lines
+        assert said["hidden"] == "[]", lines
+        assert not (Path("/usr") / marker).exists()
+        assert not (Path(sys.prefix) / marker).exists()
+    finally:
+        shutil.rmtree(hidden)
+        for planted in (Path("/usr") / marker, Path(sys.prefix) / marker):
+            planted.unlink(missing_ok=True)

@@ -7,8 +7,11 @@ second line of defence holds on its own.
 
 from __future__ import annotations
 
+import errno
 import http.server
+import platform
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +23,10 @@ import pytest
 
 from grader.sandbox.confine import isolation
 from grader.sandbox.files import copy_regular
-from grader.sandbox.process import Limits, predict, private_dir, run_script
+from grader.sandbox.process import Limits, disk_use, predict, private_dir, run_script
 
+KEYCTL, ADD_KEY = {"x86_64": (250, 248), "aarch64": (219, 217)}.get(platform.machine(), (0, 0))
+"""Syscall numbers of keyctl and add_key (only the architectures CI runs on)."""
 needs_bwrap = pytest.mark.skipif(
     not isolation().filesystem_isolated, reason="bubblewrap confinement unavailable here"
 )
@@ -130,3 +135,84 @@ def test_lambda_model_is_refused_by_the_child_too(keras_module: Any, tmp_path: P
         reply = predict(copy, np.zeros((4, 28, 28, 1), np.float32), root, Limits(wall_s=120))
     assert not reply.ok and reply.error and "could not load" in reply.error
     assert not marker.exists()
+
+
+FORK_BOMB = """
+import os, time
+made = 0
+try:
+    for _ in range(300):
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        made += 1
+    print("forked", made)
+except OSError as err:
+    print("stopped", made, err.errno)
+"""
+
+
+@pytest.mark.skipif(
+    not isolation().bounds_processes,
+    reason="the process limit applies only to a child switched to its own user (run as root)",
+)
+def test_a_fork_bomb_stops_at_the_process_limit() -> None:
+    started = time.monotonic()
+    _, lines = run(FORK_BOMB, Limits(wall_s=30, processes=64))
+    assert lines and lines[-1].startswith("stopped"), lines
+    assert int(lines[-1].split()[1]) < 64 and lines[-1].split()[2] == str(errno.EAGAIN)
+    assert time.monotonic() - started < 25  # stopped by the limit, not the wall clock
+
+
+KEYRING_READER = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+buffer = ctypes.create_string_buffer(64)
+got = libc.syscall({keyctl}, 11, {serial}, buffer, 64)  # KEYCTL_READ
+print("read", buffer.value.decode() if got > 0 else f"refused {{ctypes.get_errno()}}")
+"""
+
+
+def test_the_grader_session_keyring_is_out_of_reach(tmp_path: Path) -> None:
+    """A secret the grader's session holds (``keyctl add user k s3cret @s``) stays there.
+
+    Run in a child with a fresh session keyring of its own, so nothing is left behind."""
+    if not isolation().socket_filter:
+        pytest.skip("no seccomp filter here")
+    code = (
+        "import ctypes, sys\n"
+        "from grader.sandbox.process import Limits, private_dir, run_script\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"if libc.syscall({KEYCTL}, 1, None) < 0:\n"  # KEYCTL_JOIN_SESSION_KEYRING
+        "    sys.exit(77)\n"
+        f"serial = libc.syscall({ADD_KEY}, b'user', b'grader-test', b's3cret', 6, -3)\n"
+        "with private_dir() as root:\n"
+        "    script = root / 'work' / 's.py'\n"
+        f"    script.write_text({KEYRING_READER!r}.format(keyctl={KEYCTL}, serial=serial))\n"
+        "    print(run_script(script, root, Limits(wall_s=30)).log_tail)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    if done.returncode == 77:
+        pytest.skip("no kernel keyrings here")
+    assert done.stdout.strip() == f"read refused {errno.EPERM}", done.stderr[-500:]
+
+
+def test_a_script_filling_its_folder_is_stopped_with_a_reason() -> None:
+    source = (
+        "import os\n"
+        "for i in range(100000):\n"
+        "    open(f'f{i}', 'wb').close()\n"  # empty files: each still costs a block
+        "print('finished')\n"
+    )
+    outcome, lines = run(source, Limits(wall_s=30, disk_mb=8))
+    assert outcome.stopped == "wrote more than 8 MB to its folder"
+    assert "finished" not in lines and outcome.returncode is None and not outcome.timed_out
+
+
+def test_disk_use_counts_blocks_skips_links_and_what_is_read_only(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "big").write_bytes(bytes(1 << 20))
+    (tmp_path / "sparse").open("wb").truncate(1 << 30)  # a sparse GB costs one block
+    (tmp_path / "link").symlink_to("/usr")
+    assert disk_use(tmp_path, (tmp_path / "data",)) == 3 * 4096  # data, sparse, link
+    assert disk_use(tmp_path) == (1 << 20) + 3 * 4096

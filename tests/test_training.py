@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from grader.cli import app
-from grader.errors import SubmissionTimeout
+from grader.errors import SubmissionError, SubmissionTimeout
 from grader.grading.training import train
 from grader.instructors.validate import validate_task
 from grader.sandbox.confine import isolation
@@ -78,6 +79,25 @@ def test_hanging_solution_times_out(workspace: Path, tiny_task: TaskSpec) -> Non
     write_solution(workspace, "import time\ntime.sleep(120)\n")
     with pytest.raises(SubmissionTimeout, match="time limit"):
         train(tiny_task, limits=Limits(wall_s=2))
+
+
+def test_a_solution_filling_its_folder_is_stopped_with_one_line(
+    workspace: Path, tiny_task: TaskSpec
+) -> None:
+    """Many small files past the disk share: stopped early, the reason says so."""
+    write_solution(
+        workspace,
+        "import os, time\n"
+        "for i in range(100000):\n"
+        "    with open(f'f{i}', 'wb') as out:\n"
+        "        out.write(os.urandom(16384))\n"
+        "time.sleep(60)\n",
+    )
+    started = time.monotonic()
+    with pytest.raises(SubmissionError) as caught:
+        train(tiny_task, limits=Limits(wall_s=60, disk_mb=16))
+    assert str(caught.value).startswith("solution.py wrote more than 16 MB to its folder")
+    assert time.monotonic() - started < 30
 
 
 def test_missing_solution_points_to_grade_start(workspace: Path) -> None:

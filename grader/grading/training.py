@@ -2,8 +2,9 @@
 
 :func:`run_solution` is the one way learner code runs: ``grade TASK --train`` and
 ``grade validate`` (the starter and the reference) both call it. The script runs as
-``__main__`` in a private directory, under the task's time limit, with no network unless the
-task says it needs downloads. It sees the splits it may train on, exported read-only
+``__main__`` in a private directory, under the task's time limit and a disk share
+(:data:`grader.sandbox.process.DISK_MB`), with no network unless the task says it needs
+downloads. It sees the splits it may train on, exported read-only
 (:mod:`grader.datasets.exported`), and none of the machine's data folders, the workspace or
 the held-out secret. Only the model file it leaves behind counts, copied out without
 following links and size-capped: what it prints, its exit code and anything it writes
@@ -92,6 +93,11 @@ def run_solution(
             hide=hidden_folders(task),
             read_only=(shared,),
         )
+        if outcome.stopped:
+            raise SubmissionError(
+                f"{script.name} {outcome.stopped} and was stopped; save only the model "
+                "(no checkpoints or copies of the data)"
+            )
         if outcome.timed_out:
             raise SubmissionTimeout(
                 f"{script.name} ran past its time limit ({_duration(limits.wall_s)}) and was "

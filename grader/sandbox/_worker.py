@@ -33,8 +33,12 @@ import sys
 from typing import Any, BinaryIO
 
 
-def _set_limits(cpu_s: int, nofile: int, fsize_mb: int, memory_mb: int) -> None:
-    """rlimits applied before TensorFlow loads, so the model runs under them."""
+def _set_limits(cpu_s: int, nofile: int, fsize_mb: int, memory_mb: int, nproc: int = 0) -> None:
+    """rlimits applied before TensorFlow loads, so the model runs under them.
+
+    ``nproc`` (0: left as it is) caps the processes and threads of the child's user: the
+    parent passes it only where that user is the sandbox's alone.
+    """
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # SIGXCPU at the soft limit names the cause; the hard limit (SIGKILL) is a backstop.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
@@ -42,6 +46,8 @@ def _set_limits(cpu_s: int, nofile: int, fsize_mb: int, memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (fsize_mb << 20, fsize_mb << 20))
     if memory_mb > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+    if nproc > 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 
 
 def _first_line(err: BaseException) -> str:
@@ -85,12 +91,12 @@ def _answer(channel: BinaryIO, header: dict[str, Any], predictions: Any = None) 
 
 def main(argv: list[str]) -> int:
     mode = argv[1]
-    _set_limits(*(int(a) for a in argv[2:6]))
+    _set_limits(*(int(a) for a in argv[2:7]))
     if mode == "run":
-        return _run_script(argv[6])
+        return _run_script(argv[7])
     if mode == "zygote":
-        return _zygote(argv[6], own_pid_namespace=argv[7] == "1")
-    channel = os.fdopen(int(argv[6]), "wb")
+        return _zygote(argv[7], own_pid_namespace=argv[8] == "1")
+    channel = os.fdopen(int(argv[7]), "wb")
     request = json.loads(sys.stdin.readline())
     import numpy as np
 

@@ -3,8 +3,10 @@
 Each run gets a private 0700 directory with an empty HOME, KERAS_HOME and TMPDIR, a minimal
 environment and ``python -I``, confined as :mod:`grader.sandbox.confine` allows (bubblewrap: a
 minimal read-only filesystem view but for that directory, no network, its own PID namespace,
-no UNIX sockets). rlimits (CPU seconds, open files, file size, memory, no core) are set in the
-child before TensorFlow loads, and a wall-clock timeout kills the whole process group. Replies
+no UNIX sockets; as root, an unprivileged user with no capabilities). rlimits (CPU seconds,
+open files, file size, memory, processes, no core) are set in the child before TensorFlow
+loads, and a wall-clock timeout kills the whole process group; a script that fills its
+private directory past :attr:`Limits.disk_mb` is stopped. Replies
 come back over a pipe the parent owns, tagged with a per-run nonce; the child's exit code and
 stdout count for nothing. A private directory left by a grader that was killed (``kill -9``)
 is removed by the next run once its owning process is gone.
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -43,6 +46,10 @@ MEMORY_SHARE = 0.5
 MEMORY_FLOOR_MB = 4096
 """TensorFlow maps ~2.6 GB of address space to predict with a small model: never cap below."""
 _PREFIX = "grader-"
+DISK_MB = 2048
+"""Bytes a script may leave in its private directory (:func:`run_script`), in MiB."""
+_BLOCK = 4096
+"""What each file or folder counts for at least: many empty files fill a disk too."""
 
 
 def memory_share_mb(workers: int = 1) -> int:
@@ -52,6 +59,12 @@ def memory_share_mb(workers: int = 1) -> int:
     except (ValueError, OSError):
         return MEMORY_FLOOR_MB * 2
     return max(MEMORY_FLOOR_MB, int(total * MEMORY_SHARE / max(1, workers)) >> 20)
+
+
+def process_cap() -> int:
+    """RLIMIT_NPROC for a child: room for TensorFlow's thread pools (each thread counts, about
+    two per core) across a batch's workers, far below what a fork bomb wants."""
+    return max(512, 16 * (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,11 @@ class Limits:
     """RLIMIT_NOFILE."""
     file_size_mb: int = 256
     """Largest file the child may write (RLIMIT_FSIZE)."""
+    processes: int = field(default_factory=process_cap)
+    """RLIMIT_NPROC: processes and threads of the child's user, set only where the child
+    switched to its own user (see :attr:`grader.sandbox.confine.Isolation.bounds_processes`)."""
+    disk_mb: int = DISK_MB
+    """Bytes a script may leave in its private directory (:func:`run_script` only)."""
     threads: int = 0
     """TensorFlow intra/inter-op threads in the child; 0 keeps TensorFlow's default (all cores).
     Parallel batches give each child its share of the cores instead of oversubscribing them."""
@@ -170,7 +188,12 @@ def launch(
     stderr: Any = subprocess.STDOUT,
     worker: Path = WORKER,
 ) -> subprocess.Popen[bytes]:
-    """Start ``_worker.py MODE`` confined to ``root``, in its own session and process group."""
+    """Start ``_worker.py MODE`` confined to ``root``, in its own session and process group.
+
+    Everything the child needs under ``root`` must be there already: it is handed to the
+    child's user (as root, an unprivileged one) just before the start.
+    """
+    confine = isolation()
     argv = [
         sys.executable,
         "-I",
@@ -180,9 +203,10 @@ def launch(
         str(limits.open_files),
         str(limits.file_size_mb),
         str(limits.memory_mb),
+        str(limits.processes if confine.bounds_processes else 0),
         *extra,
     ]
-    confine = isolation()
+    confine.hand_over(root)
     program = seccomp_program() if confine.socket_filter else None
     filter_fd = seccomp_file(program) if program is not None else None
     try:
@@ -272,6 +296,8 @@ class RunOutcome:
     """It ran past the wall-clock limit."""
     log_tail: str
     """Its last lines of output."""
+    stopped: str | None = None
+    """Why the grader stopped it early other than for time (it filled its disk share)."""
 
 
 def run_script(
@@ -317,14 +343,65 @@ def run_script(
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
+    done, over = threading.Event(), threading.Event()
+    watcher = threading.Thread(
+        target=_watch_disk, args=(proc, root, read_only, limits.disk_mb, done, over), daemon=True
+    )
+    watcher.start()
     _send(proc, b"")
     timed_out = wait_and_kill(proc, limits.wall_s)
+    done.set()
     reader.join(timeout=5)
+    watcher.join()
     return RunOutcome(
-        returncode=None if timed_out else proc.returncode,
-        timed_out=timed_out,
+        returncode=None if timed_out or over.is_set() else proc.returncode,
+        timed_out=timed_out and not over.is_set(),
         log_tail="\n".join(lines[-20:]),
+        stopped=f"wrote more than {limits.disk_mb} MB to its folder" if over.is_set() else None,
     )
+
+
+def _watch_disk(
+    proc: subprocess.Popen[bytes],
+    root: Path,
+    skip: tuple[Path, ...],
+    disk_mb: int,
+    done: threading.Event,
+    over: threading.Event,
+) -> None:
+    """Kill ``proc``'s group once ``root`` (but ``skip``) holds more than ``disk_mb``.
+
+    Polled: a walk costs time, so the pause grows with it (never under 0.25 s).
+    """
+    pause = 0.25
+    while not done.wait(pause):
+        started = time.monotonic()
+        if disk_use(root, skip) > disk_mb << 20:
+            over.set()
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            return
+        pause = max(0.25, 5 * (time.monotonic() - started))
+
+
+def disk_use(root: Path, skip: tuple[Path, ...] = ()) -> int:
+    """Bytes the files below ``root`` take on disk (allocated blocks, so a sparse file costs
+    what it holds), each entry at least one block; links never followed, ``skip`` not read."""
+    total, folders, skipped = 0, [str(root)], {str(p) for p in skip}
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    total += max(info.st_blocks * 512, _BLOCK)
+                    if stat.S_ISDIR(info.st_mode) and entry.path not in skipped:
+                        folders.append(entry.path)
+        except OSError:
+            continue
+    return total
 
 
 def _send(proc: subprocess.Popen[bytes], data: bytes) -> None:
