@@ -19,8 +19,9 @@ thread count). Then per model: the parent writes a JSON line (the request as for
 ``predict``, plus ``name``, ``size`` and the child's limits) followed by ``size`` bytes of
 model; the zygote writes the model into a fresh job folder, forks a child that answers
 exactly as ``predict`` does on a pipe, enforces the wall clock, then kills every process
-left in its PID namespace, wipes every folder a child could write, and writes one JSON line
-(how the child ended, its last output lines, the reply's size) followed by the reply bytes.
+left in its PID namespace, removes what the child added under every writable mount, and
+writes one JSON line (how the child ended, its last output lines, the reply's size, and
+``retire`` when it must stop serving) followed by the reply bytes.
 """
 
 from __future__ import annotations

@@ -11,9 +11,13 @@ fresh children), loads the held-out inputs once, and then forks one child per mo
   folder, never a folder another child wrote;
 - each child sets its own rlimits (CPU, memory, file size, open files) and runs in its own
   process group; the zygote enforces its wall clock and kills its group;
+- the zygote is non-dumpable and gives up every capability before its first fork, so no
+  child (even as root) can ptrace it or write its ``/proc/PID/mem``;
 - after each child, the zygote kills every process left in its PID namespace (a daemon a
-  hostile model forked, or a thread's process) and empties every folder a child could
-  write, so the next student's child starts exactly as the first did;
+  hostile model forked, or a thread's process) and removes whatever was added under every
+  writable mount (``/``, ``/dev``, ``/tmp``, its own folder), so the next student's child
+  starts exactly as the first did; a child that changed what cannot be put back retires
+  the zygote once its reply is sent;
 - the reply is the child's own, nonce-checked by :func:`grader.sandbox.process.parse_reply`
   exactly like a fresh child's; the zygote's words count for nothing but the exit status.
 
