@@ -353,6 +353,23 @@ def test_a_zygote_that_is_not_single_threaded_refuses_and_batch_falls_back_with_
         shutil.rmtree(folder)
 
 
+def test_a_zygote_sharing_writable_memory_with_its_children_refuses_to_serve() -> None:
+    """A ``MAP_SHARED`` mapping survives a fork: a child writing it would reach every later one."""
+    folder = Path(tempfile.mkdtemp(dir=sys.prefix, prefix="grader-test-"))
+    sharing = folder / "sharing_worker.py"
+    sharing.write_text(
+        "import mmap, runpy, sys\n"
+        "shared = mmap.mmap(-1, 4096)\n"  # anonymous and MAP_SHARED, as mmap makes it
+        f"sys.argv[0] = {str(WORKER)!r}\n"
+        f"runpy.run_path({str(WORKER)!r}, run_name='__main__')\n"
+    )
+    try:
+        with pytest.raises(ForkServerUnavailable, match="shared and writable"):
+            ForkServer(np.zeros((4, 28, 28, 1), np.float32), LIMITS, worker=sharing)
+    finally:
+        shutil.rmtree(folder)
+
+
 def test_batch_through_fork_servers_grades_exactly_as_fresh_children(
     workspace: Path, tiny_task: TaskSpec, pixel_model: ModelFactory, tmp_path: Path
 ) -> None:

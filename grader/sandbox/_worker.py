@@ -197,7 +197,7 @@ def _zygote(inputs_path: str, *, own_pid_namespace: bool, own_view: bool) -> int
     root = os.path.dirname(os.path.dirname(inputs_path))
     _not_dumpable()
     threads = _threads()
-    unsealed = _drop_capabilities() if threads == 1 else None
+    unsealed = (_drop_capabilities() or _shared_writable()) if threads == 1 else None
     for sub in ("home", "keras", "tmp", "work"):  # what importing Keras left (keras.json)
         _empty(os.path.join(root, sub))
     view = _View(root, own_view)
@@ -348,6 +348,18 @@ def _become_child(request: dict[str, Any], job: str, control_in: Any, control_ou
     _set_limits(
         request["cpu_s"], request["open_files"], request["file_size_mb"], request["memory_mb"]
     )
+
+
+def _shared_writable() -> str | None:
+    """A writable mapping this zygote shares with its children (``MAP_SHARED``), if any:
+    what one child wrote there, the zygote and every later child would read."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            if fields[1][1] == "w" and fields[1][3] == "s":
+                what = fields[5].strip() if len(fields) > 5 else "anonymous memory"
+                return f"it maps {what[:100]} shared and writable"
+    return None
 
 
 def _sweep(own_pid_namespace: bool) -> tuple[int, str | None]:
