@@ -3,9 +3,11 @@
 A real model cannot run code (the static inspector and ``safe_mode`` stop that), so the
 hostile submission here is simulated by a worker wrapper that, for a model named
 ``evil*``, does in the forked child what a model that won code execution could: writes
-files everywhere it can, poisons its copy of the inputs, leaves a thread and a detached
-daemon that later tries to kill every process it can signal, and exhausts its memory.
-The next student's predictions must be bit-for-bit what they are alone.
+files everywhere it can (``/tmp``, ``/dev/shm``, ``/``, ``/dev``, the zygote's own folder),
+poisons its copy of the inputs and, through ``/proc/<zygote>/mem``, the zygote's, leaves a
+thread and a detached daemon that later tries to kill every process it can signal, and
+exhausts its memory. Every other model looks for what an earlier child left before it
+predicts. The next student's predictions must be bit-for-bit what they are alone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,7 +27,7 @@ from grader.instructors.batch import run_batch
 from grader.instructors.fork_pool import ForkPool
 from grader.sandbox.confine import isolation
 from grader.sandbox.forkserver import ForkServer, ForkServerUnavailable
-from grader.sandbox.process import WORKER, Limits, predict, private_dir
+from grader.sandbox.process import WORKER, Limits, out_of_memory, predict, private_dir
 from grader.tasks.spec import TaskSpec
 from tests.conftest import ModelFactory
 
@@ -68,9 +71,53 @@ def daemon():
     os._exit(0)
 
 
+def root_of(request):
+    return os.path.dirname(os.path.dirname(os.path.dirname(request["model"])))
+
+
+def litter(request):
+    # files everywhere a child can write, and a folder it makes unreadable
+    for folder in ("/tmp", "/dev/shm", "/", "/dev", root_of(request)):
+        try:
+            open(os.path.join(folder, "poison"), "w").write("x")
+            print("left", folder, flush=True)
+        except OSError as err:
+            print("cannot write", folder, err.errno, flush=True)
+    try:
+        os.makedirs("/tmp/poison-locked/deep")
+        open("/tmp/poison-locked/deep/poison", "w").write("x")
+        os.chmod("/tmp/poison-locked", 0)
+    except OSError:
+        pass
+
+
+def poison_the_zygote(inputs):
+    # zero the zygote's own inputs: a forked child has them at the same address
+    try:
+        with open(f"/proc/{{os.getppid()}}/mem", "r+b", buffering=0) as mem:
+            mem.seek(inputs.ctypes.data)
+            mem.write(bytes(inputs.nbytes))
+        print("zygote memory written", flush=True)
+    except OSError as err:
+        print("zygote memory refused", err.errno, flush=True)
+
+
+def look_for_leftovers(request):
+    root = root_of(request)
+    folders = ("/tmp", "/dev/shm", "/", "/dev", root, *(os.path.join(root, s) for s in
+               ("home", "keras", "tmp", "work")))
+    found = [os.path.join(f, n) for f in folders for n in os.listdir(f)
+             if n.startswith("poison") or n == "keras.json"]
+    print("leftovers", found, flush=True)
+
+
 def hostile(request, inputs, channel):
     name = os.path.basename(request["model"])
+    if not name.startswith("evil"):
+        look_for_leftovers(request)
     if name.startswith("evil"):
+        litter(request)
+        poison_the_zygote(inputs)
         for key in ("HOME", "TMPDIR", "KERAS_HOME"):
             os.makedirs(os.environ[key], exist_ok=True)
             open(os.path.join(os.environ[key], "poison"), "w").write("x")
@@ -88,6 +135,12 @@ def hostile(request, inputs, channel):
             hoard.clear()
     if name.startswith("slow"):
         time.sleep(600)
+    if name.startswith("hog"):  # past its RLIMIT_AS, and no handler for the MemoryError
+        hoard = [bytearray(256 << 20) for _ in range(1 << 10)]
+    if name.startswith("tamper"):  # its HOME becomes a link into /tmp for the next child
+        home = os.environ["HOME"]
+        os.rmdir(home)
+        os.symlink("/tmp", home)
     if name.startswith("killer"):
         os.kill(os.getppid(), signal.SIGKILL)  # the zygote itself
     honest(request, inputs, channel)
@@ -152,15 +205,81 @@ def test_a_hostile_child_cannot_change_the_next_students_predictions(
     ) as server:
         evil = server.predict(copy_as(good, "evil.keras"))
         assert evil.ok  # it attacked, then answered for itself
+        assert f"left {server.root}" in evil.log_tail  # and /tmp, /dev/shm, / where it could
         assert server.last_swept >= 1  # the thread's process and the daemon did not survive
+        assert sorted(p.name for p in server.root.iterdir()) == [
+            "home",
+            "keras",
+            "tmp",
+            "work",
+            "zygote.log",
+        ]
         left = [
             p for sub in ("home", "keras", "tmp", "work") for p in (server.root / sub).iterdir()
         ]
         assert left == []  # nothing it wrote is there for the next child
         after = server.predict(good)
         assert after.ok, after.error
+        assert "leftovers []" in after.log_tail  # nor in /tmp, /dev/shm, / or /dev
         assert np.array_equal(after.outputs, alone)
         assert server.alive
+        assert "zygote memory refused" in evil.log_tail  # no capability, zygote non-dumpable
+
+
+def test_a_child_that_changes_what_it_cannot_restore_retires_its_zygote_after_replying(
+    pixel_model: ModelFactory, inputs: np.ndarray, hostile_worker: Path
+) -> None:
+    good = pixel_model("good.keras")
+    with ForkServer(inputs, LIMITS, worker=hostile_worker) as server:
+        tampered = server.predict(copy_as(good, "tamper.keras"))
+        assert tampered.ok and np.array_equal(tampered.outputs, fresh(good, inputs))
+        assert not server.alive  # the next model gets a new zygote, never this one
+
+
+@pytest.fixture
+def greedy_model(keras_module: Any, tmp_path: Path) -> Path:
+    """A small file whose prediction needs gigabytes: 28x28 upsampled 64 times, convolved."""
+    keras = keras_module
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.UpSampling2D(size=(64, 64)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(4),
+        ]
+    )
+    path = tmp_path / "greedy.keras"
+    model.save(path)
+    return path
+
+
+def test_a_model_out_of_memory_is_told_so_alike_in_a_fresh_child_and_a_forked_one(
+    greedy_model: Path, inputs: np.ndarray
+) -> None:
+    """TensorFlow says "OOM when allocating" only as a warning, then oneDNN segfaults: the
+    fresh child's last line was a CUDA stub notice, the forked one's nothing at all."""
+    limits = Limits(wall_s=120, threads=1, memory_mb=4096)
+    with private_dir() as root:
+        copy = root / "work" / greedy_model.name
+        shutil.copyfile(greedy_model, copy)
+        alone = predict(copy, inputs, root, limits)
+    with ForkServer(inputs, limits) as server:
+        forked = server.predict(greedy_model)
+    assert alone.error == forked.error == out_of_memory(4096)
+    assert "4096 MB" in out_of_memory(4096)
+
+
+def test_a_forked_child_dying_of_a_memory_error_is_told_so_and_the_next_one_is_served(
+    pixel_model: ModelFactory, inputs: np.ndarray, hostile_worker: Path
+) -> None:
+    good = pixel_model("good.keras")
+    limits = Limits(wall_s=120, threads=1, memory_mb=4096)
+    with ForkServer(inputs, limits, worker=hostile_worker) as server:
+        hog = server.predict(copy_as(good, "hog.keras"))
+        assert not hog.ok and hog.error == out_of_memory(4096)
+        assert "MemoryError" in hog.log_tail
+        assert np.array_equal(server.predict(good).outputs, fresh(good, inputs))
 
 
 def test_a_child_past_its_wall_clock_is_stopped_and_the_next_one_is_served(
@@ -232,6 +351,23 @@ def test_a_zygote_that_is_not_single_threaded_refuses_and_batch_falls_back_with_
         result = outcome.graded[0].result
         assert result.status == "pass"
         assert any("fork-server unavailable" in note for note in result.notes)
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_a_zygote_sharing_writable_memory_with_its_children_refuses_to_serve() -> None:
+    """A ``MAP_SHARED`` mapping survives a fork: a child writing it would reach every later one."""
+    folder = Path(tempfile.mkdtemp(dir=sys.prefix, prefix="grader-test-"))
+    sharing = folder / "sharing_worker.py"
+    sharing.write_text(
+        "import mmap, runpy, sys\n"
+        "shared = mmap.mmap(-1, 4096)\n"  # anonymous and MAP_SHARED, as mmap makes it
+        f"sys.argv[0] = {str(WORKER)!r}\n"
+        f"runpy.run_path({str(WORKER)!r}, run_name='__main__')\n"
+    )
+    try:
+        with pytest.raises(ForkServerUnavailable, match="shared and writable"):
+            ForkServer(np.zeros((4, 28, 28, 1), np.float32), LIMITS, worker=sharing)
     finally:
         shutil.rmtree(folder)
 

@@ -15,6 +15,7 @@ import pytest
 
 from grader.errors import InvalidModelError
 from grader.grading.scoring import predicted_labels
+from grader.sandbox.process import out_of_memory
 from grader.sandbox.process import parse_reply as _parse
 
 NONCE = "5f2c0d3a9b7e41e8a6c4d2b0f1e3a5c7"
@@ -74,7 +75,36 @@ def test_no_reply_at_all_is_a_crash_named_by_the_last_line_of_output() -> None:
 @pytest.mark.parametrize("sign", ["MemoryError", "std::bad_alloc", "RESOURCE EXHAUSTED: OOM"])
 def test_a_crash_that_ran_out_of_memory_says_so(sign: str) -> None:
     got = _parse(b"", NONCE, N, f"Traceback\n  ...\n{sign}\nlast words")
-    assert got.error == "the model crashed the worker (out of memory)"
+    assert got.error == out_of_memory(0)
+    assert got.error.startswith("the model ran out of memory: make its largest layers")
+
+
+def test_tensorflows_oom_warning_before_a_segfault_names_memory_and_its_limit() -> None:
+    """How a capped model really dies: TensorFlow warns, then oneDNN segfaults (bwrap: 139)."""
+    log = (
+        "I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+        "W0000 op_kernel.cc:1858] OP_REQUIRES failed at mkl_util.h:848 : RESOURCE_EXHAUSTED: "
+        "OOM when allocating tensor with shape[100,1790,1790,4]\n"
+    )
+    for status in (139, -11):
+        got = _parse(b"", NONCE, N, log, exit_status=status, memory_mb=4096)
+        assert got.error == out_of_memory(4096)
+        assert "(its limit is 4096 MB)" in got.error and "--workers" in got.error
+
+
+def test_a_child_that_caught_its_own_memory_error_is_told_it_ran_out_of_memory() -> None:
+    for caught in (
+        "prediction failed: ResourceExhaustedError: {{function_node __wrapped__Tile}} OOM",
+        "could not load the model: MemoryError: ",
+    ):
+        header = {"nonce": NONCE, "ok": False, "error": caught}
+        got = _parse(reply(header), NONCE, N, "", memory_mb=2048)
+        assert not got.ok and got.error == out_of_memory(2048)
+
+
+def test_a_segfault_without_a_sign_of_memory_is_not_called_out_of_memory() -> None:
+    got = _parse(b"", NONCE, N, "loading\nlast words", exit_status=139, memory_mb=4096)
+    assert got.error == "the model crashed the worker (last words)"
 
 
 def test_the_childs_own_refusal_is_passed_on_without_predictions() -> None:

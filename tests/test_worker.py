@@ -12,7 +12,14 @@ import errno
 import numpy as np
 import pytest
 
-from grader.sandbox.process import Limits, WorkerReply, predict, private_dir, run_script
+from grader.sandbox.process import (
+    Limits,
+    WorkerReply,
+    out_of_memory,
+    predict,
+    private_dir,
+    run_script,
+)
 
 MB = 1 << 20
 
@@ -77,7 +84,8 @@ def test_worker_stopped_at_its_cpu_limit_is_reported_as_out_of_cpu_time() -> Non
 @pytest.mark.slow
 def test_worker_out_of_memory_is_reported_as_out_of_memory() -> None:
     reply = _predict_bytes(b"PK", Limits(wall_s=120, memory_mb=256))
-    assert reply.error == "the model crashed the worker (out of memory)"
+    assert reply.error == out_of_memory(256)
+    assert reply.error.startswith("the model ran out of memory (its limit is 256 MB): ")
 
 
 def test_short_last_batch_is_padded_and_the_padding_dropped() -> None:

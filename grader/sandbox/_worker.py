@@ -19,8 +19,9 @@ thread count). Then per model: the parent writes a JSON line (the request as for
 ``predict``, plus ``name``, ``size`` and the child's limits) followed by ``size`` bytes of
 model; the zygote writes the model into a fresh job folder, forks a child that answers
 exactly as ``predict`` does on a pipe, enforces the wall clock, then kills every process
-left in its PID namespace, wipes every folder a child could write, and writes one JSON line
-(how the child ended, its last output lines, the reply's size) followed by the reply bytes.
+left in its PID namespace, removes what the child added under every writable mount, and
+writes one JSON line (how the child ended, its last output lines, the reply's size, and
+``retire`` when it must stop serving) followed by the reply bytes.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def main(argv: list[str]) -> int:
     if mode == "run":
         return _run_script(argv[7])
     if mode == "zygote":
-        return _zygote(argv[7], own_pid_namespace=argv[8] == "1")
+        return _zygote(argv[7], own_pid_namespace=argv[8] == "1", own_view=argv[9] == "1")
     channel = os.fdopen(int(argv[7]), "wb")
     request = json.loads(sys.stdin.readline())
     import numpy as np
@@ -189,7 +190,7 @@ def _rss_kb() -> int:
         return next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
 
 
-def _zygote(inputs_path: str, *, own_pid_namespace: bool) -> int:
+def _zygote(inputs_path: str, *, own_pid_namespace: bool, own_view: bool) -> int:
     """Import Keras once, then fork one confined child per model request on stdin."""
     os.environ["KERAS_BACKEND"] = "tensorflow"
     import keras  # noqa: F401  (imported once here, inherited by every child)
@@ -202,9 +203,14 @@ def _zygote(inputs_path: str, *, own_pid_namespace: bool) -> int:
     root = os.path.dirname(os.path.dirname(inputs_path))
     _not_dumpable()
     threads = _threads()
-    _say(control_out, {"ready": threads == 1, "threads": threads, "pid": os.getpid()})
-    if threads != 1:
-        return 0  # a fork would copy a process whose other threads hold locks: refuse
+    unsealed = (_drop_capabilities() or _shared_writable()) if threads == 1 else None
+    for sub in ("home", "keras", "tmp", "work"):  # what importing Keras left (keras.json)
+        _empty(os.path.join(root, sub))
+    view = _View(root, own_view)
+    ready = threads == 1 and unsealed is None
+    _say(control_out, {"ready": ready, "threads": threads, "why": unsealed, "pid": os.getpid()})
+    if not ready:
+        return 0  # a fork would copy other threads' locks, or a child could reach in here
     while True:
         line = control_in.readline()
         if not line:
@@ -218,12 +224,15 @@ def _zygote(inputs_path: str, *, own_pid_namespace: bool) -> int:
             out.write(blob)
         request["model"] = model
         outcome, reply = _fork_one(request, inputs, job, control_in, control_out)
-        outcome["swept"] = _sweep(own_pid_namespace)
+        outcome["swept"], survivors = _sweep(own_pid_namespace)
         outcome["zygote_rss_kb"] = _rss_kb()
-        _wipe(root)
+        retire = survivors or view.restore()
+        if retire is None and _threads() != 1:
+            retire = "something started a thread in the fork-server"
+        outcome["retire"] = retire
         outcome["size"] = len(reply)
         _say(control_out, outcome, reply)
-        if _threads() != 1:  # something started a thread in here: stop serving
+        if retire:  # the next child would not start as the first did: stop serving
             return 0
 
 
@@ -238,14 +247,16 @@ def _fork_one(
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: one model, then exit
+        code = 1
         try:
             os.close(read_fd)
             _become_child(request, job, control_in, control_out)
-            import numpy as np  # noqa: F401
-
             _load_and_predict(request, inputs, os.fdopen(write_fd, "wb"))
+            code = 0
+        except BaseException as err:  # its last words (a MemoryError) go to its log
+            _last_words(err)
         finally:
-            os._exit(0)
+            os._exit(code)
     os.close(write_fd)
     chunks: list[bytes] = []
     deadline = time.monotonic() + request["wall_s"]
@@ -282,11 +293,50 @@ def _fork_one(
 
 
 def _not_dumpable() -> None:
-    """Make this zygote non-dumpable: no child of it may ptrace it or read its memory."""
+    """Make this zygote non-dumpable: only a holder of CAP_SYS_PTRACE may then ptrace it or
+    open its ``/proc/PID/mem``, and :func:`_drop_capabilities` leaves no one holding it."""
     import ctypes
 
     pr_set_dumpable = 4
     ctypes.CDLL(None).prctl(pr_set_dumpable, 0, 0, 0, 0)
+
+
+_PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT = 24, 28, 38, 47
+_SECUREBITS_LOCKED_NOROOT = 0xEF
+"""NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE, each locked, and KEEP_CAPS locked off:
+uid 0 gains nothing by ``execve``."""
+_CAPS_ZERO = ("CapInh", "CapPrm", "CapEff", "CapAmb")
+
+
+def _drop_capabilities() -> str | None:
+    """Give up every capability, for this zygote and all it forks, for good.
+
+    As root a child would otherwise hold CAP_SYS_PTRACE and could write the zygote's memory
+    through ``/proc/PID/mem`` (non-dumpable or not). Dropped here once, before any fork,
+    it costs a child nothing. Returns None once no capability is left, else why not.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    with open("/proc/sys/kernel/cap_last_cap") as last:
+        for cap in range(int(last.read()) + 1):  # fails harmlessly without CAP_SETPCAP
+            libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
+    libc.prctl(_PR_SET_SECUREBITS, _SECUREBITS_LOCKED_NOROOT, 0, 0, 0)
+    libc.prctl(_PR_CAP_AMBIENT, 4, 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    header = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    none = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable; twice (64 bits)
+    libc.capset(ctypes.byref(header), none)
+    with open("/proc/self/status") as status:
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+    left = [f"{k} {fields[k].strip()}" for k in _CAPS_ZERO if int(fields.get(k, "0"), 16)]
+    if fields.get("NoNewPrivs", "0").strip() != "1":
+        left.append("no_new_privs unset")
+    return f"it kept capabilities ({', '.join(left)})" if left else None
 
 
 def _become_child(request: dict[str, Any], job: str, control_in: Any, control_out: Any) -> None:
@@ -306,41 +356,185 @@ def _become_child(request: dict[str, Any], job: str, control_in: Any, control_ou
     )
 
 
-def _sweep(own_pid_namespace: bool) -> int:
-    """Kill every process left in this PID namespace but its init and this zygote."""
-    if not own_pid_namespace:
-        return 0  # without a namespace of its own, /proc shows the host: touch nothing
-    import signal
+def _shared_writable() -> str | None:
+    """A writable mapping this zygote shares with its children (``MAP_SHARED``), if any:
+    what one child wrote there, the zygote and every later child would read."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            fields = line.split(maxsplit=5)
+            if fields[1][1] == "w" and fields[1][3] == "s":
+                what = fields[5].strip() if len(fields) > 5 else "anonymous memory"
+                return f"it maps {what[:100]} shared and writable"
+    return None
 
-    killed = 0
+
+def _sweep(own_pid_namespace: bool) -> tuple[int, str | None]:
+    """Kill every process left in this PID namespace but its init and this zygote.
+
+    Returns how many were killed, and why serving must stop when one would not die.
+    """
+    if not own_pid_namespace:
+        return 0, None  # without a namespace of its own, /proc shows the host: touch nothing
+    import signal
+    import time
+
+    killed, deadline = 0, time.monotonic() + 5.0
+    while True:
+        alive = _others()
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        killed = max(killed, len(alive))
+        while True:  # reap what were our own children
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        if not alive:
+            return killed, None
+        if time.monotonic() > deadline:
+            return killed, f"processes {alive} outlived SIGKILL"
+        time.sleep(0.001)  # a killed process may finish its syscall (a file) before it dies
+
+
+def _others() -> list[int]:
+    """Processes in this PID namespace other than its init and this zygote, zombies aside."""
+    found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit() and int(entry) not in (1, os.getpid()):
             try:
-                os.kill(int(entry), signal.SIGKILL)
-                killed += 1
-            except (ProcessLookupError, PermissionError):
-                pass
-    while True:  # reap what were our own children
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                break
-        except ChildProcessError:
-            break
-    return killed
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    state = stat.read().rpartition(b")")[2].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state not in (b"Z", b"X"):
+                found.append(int(entry))
+    return found
 
 
-def _wipe(root: str) -> None:
-    """Empty every folder a child could write: the next child starts as the first did."""
-    import shutil
+class _View:
+    """Every folder a child could write, as the zygote found it before the first child.
 
-    for sub in ("home", "keras", "tmp", "work"):
-        folder = os.path.join(root, sub)
-        for entry in os.listdir(folder):
-            path = os.path.join(folder, entry)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.unlink(path)
+    With its own filesystem view (bubblewrap) that is every writable mount: ``/``, ``/dev``
+    (``/dev/shm``), ``/tmp`` and the private directory; without one, the private directory.
+    :meth:`restore` removes whatever a child added there; what it changed or removed of the
+    first state cannot be put back, so the zygote then stops serving.
+    """
+
+    def __init__(self, root: str, own_view: bool) -> None:
+        self.mounts = _mount_points()
+        self.trees = [p for p, writable in self.mounts.items() if writable] if own_view else []
+        if root not in self.trees:
+            self.trees.append(root)
+        self.own_log = os.fstat(2)  # the zygote's stderr: it grows, and that is no change
+        self.clean: dict[str, tuple[int, ...]] = {}
+        for top in self.trees:
+            self._walk(top, self._record)
+
+    def restore(self) -> str | None:
+        """Remove what a child left; None when all is as it was, else what is not."""
+        problems: list[str] = []
+        seen: set[str] = set()
+
+        def check(path: str, info: os.stat_result) -> bool:
+            if path not in self.clean:
+                try:
+                    _remove(path)
+                except (OSError, RecursionError) as err:
+                    problems.append(f"could not remove {path}: {type(err).__name__}")
+                return False
+            seen.add(path)
+            if self._signature(info) != self.clean[path]:
+                problems.append(f"{path} was changed")
+                return False
+            return True
+
+        for top in self.trees:
+            try:
+                self._walk(top, check)
+            except OSError as err:
+                problems.append(f"{top} cannot be read: {type(err).__name__}")
+        problems += [f"{path} was removed" for path in self.clean.keys() - seen][:3]
+        return (
+            f"a child left the fork-server's folders unrestorable ({problems[0]})"
+            if (problems)
+            else None
+        )
+
+    def _record(self, path: str, info: os.stat_result) -> bool:
+        self.clean[path] = self._signature(info)
+        return True
+
+    def _signature(self, info: os.stat_result) -> tuple[int, ...]:
+        kept = (info.st_mode, info.st_uid, info.st_gid, info.st_ino, info.st_dev)
+        if not os.path.samestat(info, self.own_log) and (info.st_mode & 0o170000) == 0o100000:
+            return (*kept, info.st_size, info.st_mtime_ns)  # a regular file: its content too
+        return kept
+
+    def _walk(self, top: str, visit: Any) -> None:
+        """Call ``visit(path, lstat)`` on ``top`` and below, entering a folder only when it
+        returns True and never crossing into another mount or through a link."""
+        import stat
+
+        pending = [top]
+        while pending:
+            folder = pending.pop()
+            if not visit(folder, os.lstat(folder)):
+                continue
+            for name in os.listdir(folder):
+                path = os.path.join(folder, name)
+                info = os.lstat(path)
+                if stat.S_ISDIR(info.st_mode) and path not in self.mounts:
+                    pending.append(path)
+                else:
+                    visit(path, info)
+
+
+def _mount_points() -> dict[str, bool]:
+    """Every mount point this process sees, and whether a child could write below it."""
+    import re
+
+    unwritable = ("proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2", "devtmpfs")
+    points: dict[str, bool] = {}
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            fstype = fields[fields.index("-") + 1]
+            writable = "rw" in fields[5].split(",") and fstype not in unwritable
+            points[point] = writable and os.path.isdir(point) and not os.path.islink(point)
+    return points
+
+
+def _remove(path: str) -> None:
+    """Remove ``path`` and all below it, never following a link, whatever its modes."""
+    import stat
+
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        os.unlink(path)
+        return
+    os.chmod(path, 0o700)  # a child may have left it unreadable; it is ours to change
+    for name in os.listdir(path):
+        _remove(os.path.join(path, name))
+    os.rmdir(path)
+
+
+def _empty(folder: str) -> None:
+    for name in os.listdir(folder):
+        _remove(os.path.join(folder, name))
+
+
+def _last_words(err: BaseException) -> None:
+    """A forked child's uncaught exception, written to its log (a MemoryError included)."""
+    try:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+    except BaseException:  # out of memory even for that: name it at least
+        with contextlib.suppress(OSError):
+            os.write(2, f"\n{type(err).__name__}\n".encode())
 
 
 def _log_tail(path: str) -> str:

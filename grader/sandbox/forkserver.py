@@ -11,9 +11,13 @@ fresh children), loads the held-out inputs once, and then forks one child per mo
   folder, never a folder another child wrote;
 - each child sets its own rlimits (CPU, memory, file size, open files) and runs in its own
   process group; the zygote enforces its wall clock and kills its group;
+- the zygote is non-dumpable and gives up every capability before its first fork, so no
+  child (even as root) can ptrace it or write its ``/proc/PID/mem``;
 - after each child, the zygote kills every process left in its PID namespace (a daemon a
-  hostile model forked, or a thread's process) and empties every folder a child could
-  write, so the next student's child starts exactly as the first did;
+  hostile model forked, or a thread's process) and removes whatever was added under every
+  writable mount (``/``, ``/dev``, ``/tmp``, its own folder), so the next student's child
+  starts exactly as the first did; a child that changed what cannot be put back retires
+  the zygote once its reply is sent;
 - the reply is the child's own, nonce-checked by :func:`grader.sandbox.process.parse_reply`
   exactly like a fresh child's; the zygote's words count for nothing but the exit status.
 
@@ -40,6 +44,7 @@ from grader.errors import SandboxError
 from grader.sandbox.confine import isolation
 from grader.sandbox.process import (
     BATCH_SIZE,
+    GRADING_ENV,
     WORKER,
     Limits,
     WorkerReply,
@@ -85,7 +90,9 @@ class ForkServer:
         self._root = self._stack.enter_context(private_dir())
         np.save(self._root / "work" / "inputs.npy", inputs, allow_pickle=False)
         self._log = self._stack.enter_context((self._root / "zygote.log").open("wb"))
-        own_pid_ns = "1" if isolation().kind != "none" else "0"
+        confine = isolation()
+        own_pid_ns = "1" if confine.kind != "none" else "0"
+        own_view = "1" if confine.filesystem_isolated else "0"
         zygote_limits = Limits(
             wall_s=limits.wall_s,
             cpu_s=max(limits.cpu_s, 600),
@@ -100,8 +107,8 @@ class ForkServer:
                 zygote_limits,
                 stdout=subprocess.PIPE,
                 stderr=self._log,
-                extra=(str(self._root / "work" / "inputs.npy"), own_pid_ns),
-                env={"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+                extra=(str(self._root / "work" / "inputs.npy"), own_pid_ns, own_view),
+                env={**GRADING_ENV, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
                 hide=hide,
                 worker=worker,
             )
@@ -110,11 +117,12 @@ class ForkServer:
             raise ForkServerUnavailable(str(err)) from None
         header = self._read_header(START_TIMEOUT_S)
         if header is None or not header.get("ready"):
-            why = (
-                f"it has {header.get('threads')} threads after importing Keras"
-                if header
-                else self._tail() or "it did not start"
-            )
+            if header is None:
+                why = self._tail() or "it did not start"
+            elif header.get("threads") != 1:
+                why = f"it has {header.get('threads')} threads after importing Keras"
+            else:
+                why = str(header.get("why"))[:200]
             self.close()
             raise ForkServerUnavailable(f"the fork-server cannot fork safely: {why}")
         self.zygote_pid = header.get("pid")
@@ -156,6 +164,8 @@ class ForkServer:
         self.child_cpu_s += float(header.get("child_cpu_s", 0.0))
         self.last_swept = int(header.get("swept", 0))
         self.zygote_rss_kb = int(header.get("zygote_rss_kb", 0))
+        if header.get("retire"):  # its next child would not start as this one did
+            self.close()
         log_tail = str(header.get("log_tail", ""))[-4000:]
         if header.get("timed_out"):
             return WorkerReply(
@@ -171,6 +181,7 @@ class ForkServer:
             self.inputs_shape[0],
             log_tail,
             exit_status=exit_status if isinstance(exit_status, int) else None,
+            memory_mb=limits.memory_mb,
         )
 
     @property

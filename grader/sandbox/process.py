@@ -50,6 +50,9 @@ DISK_MB = 2048
 """Bytes a script may leave in its private directory (:func:`run_script`), in MiB."""
 _BLOCK = 4096
 """What each file or folder counts for at least: many empty files fill a disk too."""
+GRADING_ENV = {"TF_CPP_MIN_LOG_LEVEL": "1"}
+"""What a grading child adds to :func:`child_env`: TensorFlow's warnings, because running
+out of memory shows only there ("OOM when allocating tensor") before oneDNN segfaults."""
 
 
 def memory_share_mb(workers: int = 1) -> int:
@@ -264,6 +267,7 @@ def predict(
                 pass_fds=(write_fd,),
                 stdout=log,
                 extra=(str(write_fd),),
+                env=GRADING_ENV,
                 hide=hide,
             )
         except SandboxError:
@@ -283,7 +287,14 @@ def predict(
             error=f"grading took longer than {limits.wall_s:.0f} s and was stopped",
             log_tail=log_tail,
         )
-    return parse_reply(received.data, nonce, len(inputs), log_tail, exit_status=proc.returncode)
+    return parse_reply(
+        received.data,
+        nonce,
+        len(inputs),
+        log_tail,
+        exit_status=proc.returncode,
+        memory_mb=limits.memory_mb,
+    )
 
 
 @dataclass(frozen=True)
@@ -454,8 +465,15 @@ class _Reader:
 
 
 def parse_reply(
-    data: bytes, nonce: str, n_inputs: int, log_tail: str, *, exit_status: int | None = None
+    data: bytes,
+    nonce: str,
+    n_inputs: int,
+    log_tail: str,
+    *,
+    exit_status: int | None = None,
+    memory_mb: int = 0,
 ) -> WorkerReply:
+    """Check a child's reply (``exit_status`` and ``memory_mb`` name why it died, if it did)."""
     head, _, body = data.partition(b"\n")
     try:
         meta = json.loads(head)
@@ -463,12 +481,18 @@ def parse_reply(
         meta = None
     if not isinstance(meta, dict) or meta.get("nonce") != nonce:
         reason = _crash_reason(log_tail, exit_status)
-        return WorkerReply(
-            ok=False, error=f"the model crashed the worker ({reason})", log_tail=log_tail
+        error = (
+            out_of_memory(memory_mb)
+            if reason == "out of memory"
+            else f"the model crashed the worker ({reason})"
         )
+        return WorkerReply(ok=False, error=error, log_tail=log_tail)
     meta.pop("nonce")
     if not meta.get("ok"):
-        return WorkerReply(ok=False, error=str(meta.get("error")), meta=meta, log_tail=log_tail)
+        error = str(meta.get("error"))
+        if _names_memory(error):  # a MemoryError or ResourceExhaustedError it caught
+            error = out_of_memory(memory_mb)
+        return WorkerReply(ok=False, error=error, meta=meta, log_tail=log_tail)
     try:
         outputs = np.load(io.BytesIO(body), allow_pickle=False)
     except (ValueError, OSError, EOFError):
@@ -494,13 +518,32 @@ _MEMORY_SIGNS = (
     "memoryerror",
     "bad_alloc",
     "resource exhausted",
+    "resourceexhausted",
+    "oom when allocating",
     "failed to map segment",
     "allocation failed",
     "cannot allocate memory",
     "out of memory",
 )
 """How running out of address space shows in a child's last words (Python, TensorFlow, the
-loader, OpenBLAS): a capped mmap rarely ends in a clean MemoryError."""
+loader, OpenBLAS): a capped mmap rarely ends in a clean MemoryError. TensorFlow's own
+("RESOURCE_EXHAUSTED: OOM when allocating tensor") is a warning, often followed by a
+segfault in oneDNN."""
+
+
+def out_of_memory(memory_mb: int) -> str:
+    """The one line for a model that ran out of memory, with its limit and what to do."""
+    limit = f" (its limit is {memory_mb} MB)" if memory_mb > 0 else ""
+    return (
+        f"the model ran out of memory{limit}: make its largest layers or activations smaller "
+        "(fewer units or filters, less upsampling); a batch with fewer --workers gives "
+        "each model more"
+    )
+
+
+def _names_memory(text: str) -> bool:
+    lowered = text.lower().replace("_", " ")
+    return any(sign.replace("_", " ") in lowered for sign in _MEMORY_SIGNS)
 
 
 def _crash_reason(log_tail: str, exit_status: int | None = None) -> str:
@@ -508,7 +551,7 @@ def _crash_reason(log_tail: str, exit_status: int | None = None) -> str:
     died_of = _signal_of(exit_status)
     if died_of == signal.SIGXCPU:
         return "out of CPU time"
-    if any(sign in log_tail.lower() for sign in _MEMORY_SIGNS):
+    if _names_memory(log_tail):
         return "out of memory"
     if died_of == signal.SIGKILL:
         return "killed by the system, most likely out of memory"
