@@ -149,18 +149,24 @@ def show_history(attempts: list[Attempt], summaries: list[TaskProgress]) -> None
     out.print(_progress_table(summaries))
 
 
+def _narrow_table(title: str, *, collapse_padding: bool = False) -> Table:
+    """A titled table without edges or edge padding: what fits ``grade history`` in 80
+    columns."""
+    return Table(
+        title=title,
+        box=box.SIMPLE_HEAD,
+        title_justify="left",
+        pad_edge=False,
+        collapse_padding=collapse_padding,
+        show_edge=False,
+    )
+
+
 def _attempts_table(attempts: list[Attempt]) -> Table:
     import time
 
     several = len({a.task for a in attempts}) > 1
-    table = Table(
-        title="Attempts",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        pad_edge=False,
-        collapse_padding=True,
-        show_edge=False,
-    )
+    table = _narrow_table("Attempts", collapse_padding=True)
     names = ("#", "when", *(("task",) if several else ()), "status", "accuracy", "score", "time")
     for name in names:
         right = name in ("#", "accuracy", "score")
@@ -189,13 +195,7 @@ def _progress_table(summaries: list[TaskProgress]) -> Table:
     """Per task: attempts, the accuracy trend (as wide as the terminal allows), best, first
     pass."""
     width = max(8, min(_SPARK_WIDTH, out.width - 56))
-    trend = Table(
-        title="Progress",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-        pad_edge=False,
-        show_edge=False,
-    )
+    trend = _narrow_table("Progress")
     for name in ("task", "attempts", "trend", "best", "best score", "first pass"):
         trend.add_column(name, no_wrap=True, min_width=len(name))
     for s in summaries:

@@ -190,6 +190,10 @@ def _rss_kb() -> int:
         return next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0)
 
 
+_PRIVATE_SUBDIRS = ("home", "keras", "tmp", "work")
+"""What the grader makes in a child's private directory (``process.private_dir``)."""
+
+
 def _zygote(inputs_path: str, *, own_pid_namespace: bool, own_view: bool) -> int:
     """Import Keras once, then fork one confined child per model request on stdin."""
     os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -204,7 +208,7 @@ def _zygote(inputs_path: str, *, own_pid_namespace: bool, own_view: bool) -> int
     _not_dumpable()
     threads = _threads()
     unsealed = (_drop_capabilities() or _shared_writable()) if threads == 1 else None
-    for sub in ("home", "keras", "tmp", "work"):  # what importing Keras left (keras.json)
+    for sub in _PRIVATE_SUBDIRS:  # what importing Keras left (keras.json)
         _empty(os.path.join(root, sub))
     view = _View(root, own_view)
     ready = threads == 1 and unsealed is None
@@ -424,9 +428,16 @@ class _View:
 
     def __init__(self, root: str, own_view: bool) -> None:
         self.mounts = _mount_points()
-        self.trees = [p for p, writable in self.mounts.items() if writable] if own_view else []
-        if root not in self.trees:
-            self.trees.append(root)
+        writable = [p for p, rw in self.mounts.items() if rw] if own_view else []
+        self.trees = []
+        for top in dict.fromkeys([*writable, root]):
+            if os.access(top, os.R_OK | os.X_OK):
+                self.trees.append(top)
+            elif top == root:  # the grader's, traversable only: its sub-folders are ours
+                self.trees += [os.path.join(root, sub) for sub in _PRIVATE_SUBDIRS]
+            elif os.access(top, os.W_OK):
+                self.trees.append(top)  # writable yet unreadable: restore() will say so
+            # else: no child (this uid, no capabilities) can list or change it either
         self.own_log = os.fstat(2)  # the zygote's stderr: it grows, and that is no change
         self.clean: dict[str, tuple[int, ...]] = {}
         for top in self.trees:
